@@ -1,0 +1,76 @@
+"""Generated frames, videos and sources shared by the app's tests (no Qt here)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from gesture_app.sources import FrameSource
+
+
+def make_frame_bgr(index: int, size=(160, 120)) -> np.ndarray:
+    """A (H, W, 3) frame whose pixel values encode its index (B = index % 256)."""
+    width, height = size
+    frame_bgr = np.zeros((height, width, 3), np.uint8)
+    frame_bgr[:, :, 0] = index % 256
+    frame_bgr[:, :, 1] = np.linspace(0, 255, width, dtype=np.uint8)[None, :]
+    frame_bgr[:, :, 2] = 90
+    return frame_bgr
+
+
+def write_video(path: Path, frames: int = 12, fps: float = 10.0, size=(160, 120)) -> Path:
+    """A short MJPG .avi (decodable everywhere OpenCV is) of generated frames."""
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, size)
+    assert writer.isOpened(), "OpenCV cannot write MJPG here"
+    for index in range(frames):
+        writer.write(make_frame_bgr(index * 20, size))
+    writer.release()
+    return path
+
+
+class GeneratedSource(FrameSource):
+    """`frames` generated frames; raises RuntimeError at `fail_at` when given (a source that breaks mid-stream)."""
+
+    def __init__(self, frames: int = 10_000, fps: float = 30.0, size=(160, 120), fail_at: int | None = None, error=RuntimeError):
+        self.name = "generated"
+        self.fps = fps
+        self.size = size
+        self.frames = frames
+        self.fail_at = fail_at
+        self.error = error
+        self.frames_read = 0
+        self.closed = False
+
+    def read(self):
+        if self.frames_read >= self.frames:
+            return None
+        if self.fail_at is not None and self.frames_read == self.fail_at:
+            self.fail_at = None  # fail once, then carry on
+            raise self.error("generated source broke (test)")
+        self.frames_read += 1
+        return make_frame_bgr(self.frames_read, self.size)
+
+    def close(self):
+        self.closed = True
+
+
+class FakeClassifier:
+    """Returns fixed probabilities (or a sequence of them, one per call); no TensorFlow."""
+
+    def __init__(self, probs, classes=("cool", "fist", "ok", "stop", "yo"), input_style="colour"):
+        probs = np.asarray(probs, dtype=np.float32)
+        self.sequence = probs if probs.ndim == 2 else probs[None]
+        self.classes = tuple(classes)
+        self.input_style = input_style
+        self.name = "fake"
+        self.calls = 0
+
+    def preprocess(self, crop_bgr):
+        return crop_bgr
+
+    def infer(self, model_input):
+        probs = self.sequence[min(self.calls, len(self.sequence) - 1)]
+        self.calls += 1
+        return probs
