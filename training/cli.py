@@ -1,0 +1,151 @@
+"""`gesture-train`: train the documented schedule, or evaluate a bundle.
+
+    gesture-train --data DATA --out RUNS [--runs model1,model4_ft] [...]
+    gesture-train evaluate --model BUNDLE --data DIR [--json PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from models.schedule import SCHEDULE
+
+log = logging.getLogger("gesture-train")
+
+TRAIN_EXAMPLES = """examples:
+  gesture-train --data DATA --out runs                      # the whole documented schedule
+  gesture-train --data DATA --out runs --runs model4,model4_ft
+  gesture-train --data DATA --out runs --resume             # continue after an interruption
+  gesture-train --data DATA --out quick --weights none --input-size 64 --epochs 2 --steps-per-epoch 5
+  gesture-train evaluate --model runs/model4_ft/bundle --data other_hands/ --json scores.json
+"""
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _weights(text: str):
+    return None if text.lower() == "none" else text
+
+
+def _train_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="gesture-train",
+        description="Train the documented VGG16 transfer-learning schedule (Models 1-4 and the fine-tuned "
+        "Model 4) on a folder of gesture images, writing curves, confusion matrices, F1 and model bundles.",
+        epilog="subcommands: evaluate (gesture-train evaluate --help)\n\n" + TRAIN_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--data", required=True, type=Path, help="dataset folder: DATA/<class>/*.jpg or DATA/train|val|test/<class>/")
+    p.add_argument("--out", required=True, type=Path, help="output folder; each run writes RUNS/<run>/")
+    p.add_argument("--runs", help=f"comma-separated runs to train (default: all of {','.join(SCHEDULE)})")
+    p.add_argument("--weights", type=_weights, default="imagenet",
+                   help="base weights: imagenet (default, downloaded once by Keras), none, or a path to a VGG16 notop .h5 file")
+    p.add_argument("--input-size", type=_positive_int, help="square input size in pixels (documented: 224; at least 32)")
+    p.add_argument("--input-style", choices=("colour", "silhouette"), default="colour",
+                   help="what the images show, recorded in the bundle so the app matches (default: colour)")
+    p.add_argument("--epochs", type=_positive_int, help="override every run's epoch count")
+    p.add_argument("--steps-per-epoch", type=_positive_int, help="override every run's steps per epoch")
+    p.add_argument("--batch-size", type=_positive_int, help="override every run's batch size")
+    p.add_argument("--validation-steps", type=_positive_int, help="override every run's validation steps")
+    p.add_argument("--classes", help="comma-separated class folders to use (default: every class folder)")
+    p.add_argument("--seed", type=int, default=0, help="seed for the split, shuffling and augmentation (default 0)")
+    p.add_argument("--resume", action="store_true", help="continue runs from their last checkpoint; skip finished runs")
+    p.add_argument("--overwrite", action="store_true", help="train runs again even if their folder holds results")
+    p.add_argument("--tensorboard", action="store_true", help="also write TensorBoard logs to RUNS/<run>/tensorboard")
+    p.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+    return p
+
+
+def _evaluate_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="gesture-train evaluate",
+        description="Score a model bundle on a labelled folder (DIR/<class>/ or DIR/train|val|test/<class>/); "
+        "the folder may hold only some of the model's classes.",
+    )
+    p.add_argument("--model", type=Path, help="model bundle folder (default: the bundled default model)")
+    p.add_argument("--data", required=True, type=Path, help="labelled folder")
+    p.add_argument("--split", choices=("auto", "all", "train", "val", "test"), default="auto",
+                   help="which images: auto (test/ of a pre-split folder, else all), all, or one split of the "
+                   "documented seeded split (with --seed as used in training)")
+    p.add_argument("--seed", type=int, default=0, help="the training seed, for --split on a per-class folder")
+    p.add_argument("--json", type=Path, help="also write the metrics as JSON here")
+    p.add_argument("-q", "--quiet", action="store_true")
+    return p
+
+
+def _setup_logging(quiet: bool) -> None:
+    logging.basicConfig(level=logging.WARNING if quiet else logging.INFO, format="%(message)s", force=True)
+
+
+def _run_train(args) -> int:
+    from .dataset import DatasetError
+    from .runner import TrainConfig, TrainingError, train_schedule
+
+    config = TrainConfig(
+        data=args.data, out=args.out, runs=args.runs, weights=args.weights, input_size=args.input_size,
+        input_style=args.input_style, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
+        batch_size=args.batch_size, validation_steps=args.validation_steps, seed=args.seed, resume=args.resume,
+        overwrite=args.overwrite, tensorboard=args.tensorboard,
+        classes=[c.strip() for c in args.classes.split(",") if c.strip()] if args.classes else None,
+    )
+    try:
+        train_schedule(config)
+    except (DatasetError, TrainingError, ValueError, FileNotFoundError) as exc:
+        log.error("error: %s", exc)
+        return 2
+    except KeyboardInterrupt:
+        log.error("Interrupted. Finished epochs are kept; run the same command with --resume to continue.")
+        return 130
+    return 0
+
+
+def _run_evaluate(args) -> int:
+    from models.bundle import BundleError, default_bundle_path, load_bundle
+
+    from .dataset import DatasetError
+    from .evaluate import evaluate_bundle, format_metrics
+
+    model_path = args.model or default_bundle_path()
+    if model_path is None:
+        log.error("error: no --model given and this installation ships no default model; pass --model RUNS/<run>/bundle.")
+        return 2
+    try:
+        bundle = load_bundle(model_path)
+        metrics = evaluate_bundle(bundle, args.data, split=args.split, seed=args.seed)
+    except (BundleError, DatasetError) as exc:
+        log.error("error: %s", exc)
+        return 2
+    print(format_metrics(metrics))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(metrics, indent=2) + "\n")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "evaluate":
+        args = _evaluate_parser().parse_args(argv[1:])
+        _setup_logging(args.quiet)
+        return _run_evaluate(args)
+    if argv and argv[0] == "train":
+        argv = argv[1:]
+    args = _train_parser().parse_args(argv)
+    _setup_logging(args.quiet)
+    return _run_train(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,319 @@
+"""Run the documented schedule: train each run, checkpoint every epoch, write its reports and bundle.
+
+    RUNS/<run>/checkpoint/   model + optimizer state after the last finished epoch (for --resume)
+    RUNS/<run>/history.csv   one row per epoch
+    RUNS/<run>/bundle/       the model bundle the app loads
+    RUNS/<run>/metrics.json  written last: its presence means the run is complete
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from models.architectures import build_model, unfreeze_from
+from models.bundle import MODEL_FILE, load_bundle, save_bundle, update_description
+from models.device import describe_device
+from models.preprocess import Preprocessing, featurewise_stats
+from models.schedule import RunSpec, resolve_runs
+
+from . import reports
+from .augment import evaluation_dataset, training_dataset
+from .dataset import Dataset, load_dataset
+from .evaluate import predict_probs
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT_MODEL = "last.keras"
+CHECKPOINT_STATE = "state.json"
+
+
+class TrainingError(RuntimeError):
+    """A run that cannot start or continue; the message says what to do."""
+
+
+@dataclass
+class TrainConfig:
+    data: Path
+    out: Path
+    runs: list[str] | None = None  # None: the whole schedule
+    weights: str | None = "imagenet"  # "imagenet", None, or a path to a weights file
+    input_size: int | None = None  # None: the run's documented size (224)
+    input_style: str = "colour"
+    epochs: int | None = None  # overrides of the documented values, for quick runs
+    steps_per_epoch: int | None = None
+    batch_size: int | None = None
+    validation_steps: int | None = None
+    seed: int = 0
+    resume: bool = False
+    overwrite: bool = False
+    tensorboard: bool = False
+    classes: list[str] | None = None
+    overrides: dict = field(default_factory=dict, init=False)
+
+    def spec_for(self, spec: RunSpec) -> RunSpec:
+        return spec.with_overrides(
+            input_size=self.input_size, epochs=self.epochs, steps_per_epoch=self.steps_per_epoch,
+            batch_size=self.batch_size, validation_steps=self.validation_steps,
+        )
+
+
+class EpochCheckpoint(keras.callbacks.Callback):
+    """After each epoch, save the model with its optimizer state, atomically.
+
+    Keras's BackupAndRestore keeps only the weights, so Adam's moments would
+    restart on resume; a full .keras save keeps them.
+    """
+
+    def __init__(self, folder: Path):
+        super().__init__()
+        self.folder = folder
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.folder.mkdir(parents=True, exist_ok=True)
+        tmp = self.folder / f"tmp-{CHECKPOINT_MODEL}"
+        self.model.save(tmp)
+        os.replace(tmp, self.folder / CHECKPOINT_MODEL)
+        reports.write_json(self.folder / CHECKPOINT_STATE, {"epochs_done": epoch + 1})
+
+
+class EpochLogger(keras.callbacks.Callback):
+    """One log line per epoch (Keras's own progress bar floods logs with a line per step)."""
+
+    def __init__(self, run: RunSpec):
+        super().__init__()
+        self.run = run
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        log.info(
+            "%s epoch %d/%d: loss %.4f acc %.3f  val_loss %.4f val_acc %.3f  (%.1f s)",
+            self.run.name, epoch + 1, self.run.epochs, logs.get("loss", math.nan), logs.get("accuracy", math.nan),
+            logs.get("val_loss", math.nan), logs.get("val_accuracy", math.nan), time.perf_counter() - self._start,
+        )
+
+
+def _versions() -> dict:
+    import cv2
+    import sklearn
+    import tensorflow as tf
+
+    return {"tensorflow": tf.__version__, "keras": keras.__version__, "numpy": np.__version__,
+            "opencv": cv2.__version__, "scikit-learn": sklearn.__version__}
+
+
+def _prepare_run_dir(run_dir: Path, config: TrainConfig) -> str:
+    """'done', 'resume' or 'fresh'; refuses to overwrite earlier results unless asked."""
+    if (run_dir / "metrics.json").is_file() and not config.overwrite:
+        if config.resume:
+            return "done"
+        raise TrainingError(
+            f"{run_dir} already holds a finished run. Pass --resume to keep it and continue the schedule, "
+            "--overwrite to train it again, or choose another --out folder."
+        )
+    has_state = run_dir.exists() and any(run_dir.iterdir())
+    if has_state and config.overwrite:
+        shutil.rmtree(run_dir)
+    elif has_state and not config.resume:
+        raise TrainingError(
+            f"{run_dir} holds an unfinished run. Pass --resume to continue it from its last checkpoint, "
+            "or --overwrite to start it again."
+        )
+    run_dir.mkdir(parents=True, exist_ok=True)
+    return "resume" if has_state and config.resume else "fresh"
+
+
+def _initial_model(spec: RunSpec, config: TrainConfig, num_classes: int, runs_dir: Path):
+    """The model a run starts from: a new one on the base, or the earlier run it fine-tunes."""
+    if spec.init_from is None:
+        model = build_model(spec, num_classes, weights=config.weights, input_size=spec.input_size)
+    else:
+        source = runs_dir / spec.init_from / "bundle"
+        if not (source / MODEL_FILE).is_file():
+            raise TrainingError(
+                f"{spec.name} starts from {spec.init_from}'s trained weights, but {source} has no model. "
+                f"Train it first: --runs {spec.init_from},{spec.name}."
+            )
+        model = load_bundle(source).model
+        if model.input_shape[1] != spec.input_size:
+            raise TrainingError(
+                f"{source} was trained at {model.input_shape[1]} px but this run asks for {spec.input_size} px; "
+                "use the same --input-size for both runs."
+            )
+    if spec.unfreeze_from:
+        unfrozen = unfreeze_from(model, spec.unfreeze_from)
+        log.info("%s: unfroze %s", spec.name, ", ".join(unfrozen))
+    # Changing `trainable` only takes effect when the model is compiled again.
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=spec.learning_rate),
+        loss="categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model
+
+
+def train_run(spec: RunSpec, dataset: Dataset, preprocessing: Preprocessing, config: TrainConfig) -> dict | None:
+    """Train one run (or continue it) and write its outputs; returns its metrics."""
+    run_dir = config.out / spec.name
+    state = _prepare_run_dir(run_dir, config)
+    if state == "done":
+        log.info("%s: already complete, skipping (metrics in %s)", spec.name, run_dir / "metrics.json")
+        return json.loads((run_dir / "metrics.json").read_text())
+
+    classes = dataset.classes
+    num_classes = len(classes)
+    checkpoint_dir = run_dir / "checkpoint"
+    bundle_dir = run_dir / "bundle"
+    keras.utils.set_random_seed(config.seed)
+    train_split, val_split, test_split = (dataset.splits[s] for s in ("train", "val", "test"))
+
+    if (bundle_dir / MODEL_FILE).is_file() and state == "resume":
+        log.info("%s: training had finished; writing its reports", spec.name)
+    else:
+        initial_epoch = 0
+        if state == "resume" and (checkpoint_dir / CHECKPOINT_MODEL).is_file():
+            model = keras.models.load_model(checkpoint_dir / CHECKPOINT_MODEL, safe_mode=True)
+            initial_epoch = json.loads((checkpoint_dir / CHECKPOINT_STATE).read_text())["epochs_done"]
+            log.info("%s: resuming after epoch %d of %d", spec.name, initial_epoch, spec.epochs)
+        else:
+            model = _initial_model(spec, config, num_classes, config.out)
+            (run_dir / "history.csv").unlink(missing_ok=True)
+        reports.write_json(run_dir / "config.json", _run_config(spec, config, dataset))
+
+        train_ds = training_dataset(train_split.images_rgb, train_split.labels, num_classes, preprocessing,
+                                    spec.batch_size, config.seed)
+        val_ds = evaluation_dataset(val_split.images_rgb, val_split.labels, num_classes, preprocessing, spec.batch_size)
+        val_batches = math.ceil(len(val_split) / spec.batch_size)
+        # A finite validation set: the documented step count, capped at one full pass.
+        validation_steps = min(spec.validation_steps or val_batches, val_batches)
+        callbacks = [
+            EpochCheckpoint(checkpoint_dir),
+            keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True),
+            EpochLogger(spec),
+        ]
+        if config.tensorboard:
+            callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run_dir / "tensorboard")))
+        log.info(
+            "%s: %s, lr %g, %d epochs x %d steps, batch %d, %d px, trainable params %d",
+            spec.name, spec.title, spec.learning_rate, spec.epochs, spec.steps_per_epoch, spec.batch_size,
+            spec.input_size, sum(int(np.prod(w.shape)) for w in model.trainable_weights),
+        )
+        if initial_epoch < spec.epochs:
+            try:
+                model.fit(
+                    train_ds, epochs=spec.epochs, initial_epoch=initial_epoch, steps_per_epoch=spec.steps_per_epoch,
+                    validation_data=val_ds, validation_steps=validation_steps, callbacks=callbacks, verbose=0,
+                    shuffle=False,  # the dataset shuffles itself
+                )
+            except KeyboardInterrupt:
+                log.warning(
+                    "%s interrupted; the last finished epoch is saved in %s. Run the same command with --resume to continue.",
+                    spec.name, checkpoint_dir,
+                )
+                raise
+        save_bundle(model, bundle_dir, classes, preprocessing, _provenance(spec, config, dataset), spec.backbone)
+
+    # Score the saved bundle, not the in-memory model: the figures then describe
+    # exactly what the app and `gesture-train evaluate` will load.
+    metrics = _write_reports(spec, load_bundle(bundle_dir), dataset, config, run_dir)
+    # The checkpoint is only needed while the run is unfinished.
+    shutil.rmtree(checkpoint_dir, ignore_errors=True)
+    return metrics
+
+
+def _run_config(spec: RunSpec, config: TrainConfig, dataset: Dataset) -> dict:
+    """The run's final merged configuration, saved beside its outputs."""
+    settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items() if k != "overrides"}
+    return {"run": spec.to_dict(), "settings": settings, "classes": list(dataset.classes), "layout": dataset.layout}
+
+
+def _provenance(spec: RunSpec, config: TrainConfig, dataset: Dataset) -> dict:
+    return {
+        "run": spec.name,
+        "title": spec.title,
+        "config": _run_config(spec, config, dataset),
+        "dataset": {"root": str(dataset.root), "layout": dataset.layout, "counts": dataset.counts(),
+                    "skipped_unreadable": len(dataset.report.unreadable)},
+        "versions": _versions(),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def _write_reports(spec: RunSpec, bundle, dataset: Dataset, config: TrainConfig, run_dir: Path) -> dict:
+    classes = dataset.classes
+    test = dataset.splits["test"]
+    probs = predict_probs(bundle, test.images_rgb, spec.batch_size)
+    test_metrics = reports.classification_metrics(test.labels, probs.argmax(axis=1), classes)
+    history = reports.read_history(run_dir / "history.csv")
+    val_acc = history.get("val_accuracy", [])
+    metrics = {
+        "run": spec.name,
+        "test": test_metrics,
+        "val": {
+            "accuracy": val_acc[-1] if val_acc else None,
+            "best_accuracy": max(val_acc) if val_acc else None,
+            "best_epoch": int(np.argmax(val_acc)) + 1 if val_acc else None,
+        },
+        "config": {"epochs": spec.epochs, "steps_per_epoch": spec.steps_per_epoch, "batch_size": spec.batch_size,
+                   "learning_rate": spec.learning_rate, "input_size": spec.input_size, "weights": str(config.weights)},
+        "dataset": dataset.counts(),
+    }
+    reports.plot_curves(history, run_dir / "curves.png", spec.title)
+    reports.plot_confusion(test_metrics["confusion_matrix"], classes, run_dir / "confusion_matrix.png",
+                           f"{spec.title}: test (macro F1 {test_metrics['macro_f1']:.4f})")
+    provenance = bundle.description["provenance"]
+    provenance["metrics"] = {"test": {k: test_metrics[k] for k in ("accuracy", "macro_f1", "error_rate", "confusion_matrix")},
+                             "val": metrics["val"]}
+    update_description(run_dir / "bundle", provenance=provenance)
+    reports.write_json(run_dir / "metrics.json", metrics)
+    log.info(
+        "%s: test accuracy %.3f, macro F1 %.4f; reports in %s", spec.name, test_metrics["accuracy"],
+        test_metrics["macro_f1"], run_dir,
+    )
+    return metrics
+
+
+def train_schedule(config: TrainConfig) -> dict[str, dict]:
+    """Load the dataset once, then train each requested run in schedule order."""
+    specs = [config.spec_for(spec) for spec in resolve_runs(config.runs)]
+    sizes = {spec.input_size for spec in specs}
+    if len(sizes) != 1:
+        raise TrainingError(f"Runs in one call must share an input size; got {sorted(sizes)}. Pass --input-size.")
+    input_size = sizes.pop()
+    log.info("Device: %s", describe_device())
+    log.info("Reading %s at %d px ...", config.data, input_size)
+    dataset = load_dataset(config.data, input_size, seed=config.seed, classes=config.classes)
+    counts = dataset.counts()
+    log.info(
+        "%d classes (%s), %s layout; train %d, val %d, test %d images",
+        len(dataset.classes), ", ".join(dataset.classes), dataset.layout,
+        *(sum(counts[s].values()) for s in ("train", "val", "test")),
+    )
+    mean, std = featurewise_stats(dataset.splits["train"].images_rgb)
+    preprocessing = Preprocessing(input_size, config.input_style, mean, std)
+    config.out.mkdir(parents=True, exist_ok=True)
+    results = {}
+    for spec in specs:
+        results[spec.name] = train_run(spec, dataset, preprocessing, config)
+    summary = reports.write_summary(config.out, [s for s in _all_run_names(config.out)])
+    log.info("Summary of all runs: %s", summary)
+    return results
+
+
+def _all_run_names(runs_dir: Path) -> list[str]:
+    from models.schedule import SCHEDULE
+
+    return [name for name in SCHEDULE if (runs_dir / name / "metrics.json").is_file()]
