@@ -567,9 +567,13 @@ class Capturer:
         self.skip_reason = "" if silhouette_bgr is not None else "too little hand in the box"
         return silhouette_bgr
 
-    def capture(self, frame_bgr: np.ndarray, class_name: str) -> SavedImage | None:
-        """Save this frame's image for `class_name`; None when there is nothing to save (see `skip_reason`)."""
-        image_bgr = self.image_for(frame_bgr)
+    def capture(self, frame_bgr: np.ndarray, class_name: str, image_bgr: np.ndarray | None = None) -> SavedImage | None:
+        """Save this frame's image for `class_name`; None when there is nothing to save (see `skip_reason`).
+
+        `image_bgr`: the frame's image from `image_for`, when the caller already made it (for a preview).
+        """
+        if image_bgr is None:
+            image_bgr = self.image_for(frame_bgr)
         if image_bgr is None:
             return None
         return self.writer.save(

@@ -1,0 +1,235 @@
+"""`gesture-capture`: record hand images per class into a dataset folder that `gesture-train` reads."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from models import CLASS_NAMES
+from models.preprocess import INPUT_STYLES
+
+from .dataset_writer import (
+    DEFAULT_JPEG_QUALITY,
+    TARGET_PER_CLASS,
+    Capturer,
+    ClassNameError,
+    DatasetWriteError,
+    DatasetWriter,
+    parse_class_list,
+    validate_class_name,
+)
+from .roi import DEFAULT_ROI, RegionOfInterest
+
+logger = logging.getLogger(__name__)
+
+EXAMPLES = """\
+examples:
+  gesture-capture --out data                      # the window, camera 0, the five documented classes
+  gesture-capture --out data --classes thumbs_up,wave --source 1
+  gesture-capture --out data --input-style silhouette   # press B with no hand in the box first
+  gesture-capture --headless --source clip.mp4 --out data --class fist --count 100 --every 3
+  gesture-capture --source demo --out /tmp/d --screenshot capture.png
+
+keys in the window:
+  1-9 select a class · hold Space (or the Record button) to record a burst, tap for one shot
+  Ctrl+Z undo the last capture · Delete remove the selected thumbnail
+  B capture the background · R reset it (silhouette style) · Esc stop recording
+"""
+
+
+def _roi(text: str) -> RegionOfInterest:
+    try:
+        cx, cy, size = (float(part) for part in text.split(","))
+        return RegionOfInterest(cx, cy, size)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(
+            f"--roi takes CX,CY,SIZE as fractions of the frame, e.g. 0.72,0.45,0.6 (got {text!r}: {exc})"
+        ) from exc
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a number above 0, got {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gesture-capture",
+        description="Record webcam images of hand gestures, one folder per class (DATA/<class>/*.jpg), "
+        "with a manifest at DATA/manifest.csv. Opening an existing folder resumes its counts.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--source", default="0", help="camera index (0, 1, ...), video file, folder of images, or demo (default: 0)")
+    parser.add_argument("--out", default="dataset", type=Path, help="dataset folder to write into (default: ./dataset)")
+    parser.add_argument("--classes", help=f"comma-separated class names (default: {','.join(CLASS_NAMES)} plus any already in --out)")
+    parser.add_argument("--class", dest="class_name", help="class to record (required with --headless; the window starts on it)")
+    parser.add_argument("--input-style", choices=INPUT_STYLES, default="colour", help="save the colour crop or the background-subtracted silhouette (default: colour)")
+    parser.add_argument("--roi", type=_roi, default=DEFAULT_ROI, help="region of interest CX,CY,SIZE in frame fractions (default: the app's box)")
+    parser.add_argument("--full-frame", action="store_true", help="also save the whole frame (into DATA/.full-frames/<class>/, which training ignores)")
+    parser.add_argument("--format", choices=("jpg", "png"), default="jpg", help="image format (default: jpg)")
+    parser.add_argument("--jpeg-quality", type=int, default=DEFAULT_JPEG_QUALITY, help=f"JPEG quality 1-100 (default: {DEFAULT_JPEG_QUALITY})")
+    parser.add_argument("--target", type=_positive_int, default=TARGET_PER_CLASS, help=f"images wanted per class (default: {TARGET_PER_CLASS} = 375 train + 125 val + 50 test)")
+    parser.add_argument("--burst-fps", type=_positive_float, default=5.0, help="shots per second while Record is held (default: 5)")
+    parser.add_argument("--countdown", type=int, default=0, help="seconds to wait before recording starts, to get into position (default: 0)")
+    headless = parser.add_argument_group("without a display")
+    headless.add_argument("--headless", action="store_true", help="no window: save --count crops from --source into --out/--class and exit")
+    headless.add_argument("--count", type=_positive_int, help="how many images to save (with --headless)")
+    headless.add_argument("--every", type=_positive_int, default=1, help="save every K-th frame (default: 1)")
+    parser.add_argument("--screenshot", type=Path, metavar="PATH", help="open the window, show some frames, save a PNG of it to PATH and exit (for docs and tests)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more detail")
+    return parser
+
+
+def _class_list(args, writer: DatasetWriter) -> list[str]:
+    """The classes to offer: --classes (or the five documented ones), then any other folder already in DATA."""
+    names = parse_class_list(args.classes) if args.classes else list(CLASS_NAMES)
+    if args.classes is None:
+        names += [name for name in writer.classes_on_disk() if name not in names]
+    if args.class_name:
+        name = validate_class_name(args.class_name)
+        if name not in names:
+            names.append(name)
+    return names
+
+
+def _extractor(input_style: str):
+    if input_style != "silhouette":
+        return None
+    from .silhouette import SilhouetteExtractor
+
+    return SilhouetteExtractor()
+
+
+def run_headless(args, writer: DatasetWriter) -> int:
+    from .sources import SourceError, open_source
+
+    if not args.class_name or args.count is None:
+        logger.error("--headless needs --class NAME and --count N, e.g. --headless --class fist --count 100.")
+        return 2
+    class_name = validate_class_name(args.class_name)
+    saved = 0
+    frames = 0
+    skipped = 0
+    extractor = _extractor(args.input_style)
+    try:
+        with open_source(args.source) as source:
+            capturer = Capturer(
+                writer,
+                roi=args.roi,
+                input_style=args.input_style,
+                extractor=extractor,
+                save_full_frame=args.full_frame,
+                source_name=source.name,
+            )
+            for frame_bgr in source:
+                frames += 1
+                if extractor is not None and not extractor.has_background:
+                    # Without a person to press B, the first frame is the background.
+                    extractor.capture_background(args.roi.crop(frame_bgr))
+                    continue
+                if (frames - 1) % args.every:
+                    continue
+                if capturer.capture(frame_bgr, class_name) is None:
+                    skipped += 1
+                    continue
+                saved += 1
+                if saved >= args.count:
+                    break
+    except SourceError as exc:
+        logger.error("%s", exc)
+        return 1
+    except DatasetWriteError as exc:
+        logger.error("%s", exc)
+        print(f"Saved {saved} images of {class_name!r} before the error; {class_name!r} now has {writer.count(class_name)}.")
+        return 1
+    total = writer.count(class_name)
+    print(f"Saved {saved} images of {class_name!r} to {writer.root / class_name}; {class_name!r} now has {total} (target {args.target}).")
+    if saved < args.count:
+        hint = f" ({skipped} frames had too little hand)" if skipped else ""
+        logger.error(
+            "The source ended after %d frames, so only %d of %d images were saved%s; use a longer source or a smaller --every.",
+            frames,
+            saved,
+            args.count,
+            hint,
+        )
+        return 1
+    return 0
+
+
+def run_window(args, writer: DatasetWriter, classes: list[str]) -> int:
+    from PySide6.QtWidgets import QApplication
+
+    from .capture_window import CaptureWindow
+    from .sources import SourceError, open_source
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    try:
+        source = open_source(args.source, loop=True)  # files and the demo keep playing while the user records
+    except SourceError as exc:
+        logger.error("%s", exc)
+        return 1
+    window = CaptureWindow(
+        source,
+        writer,
+        classes=classes,
+        roi=args.roi,
+        input_style=args.input_style,
+        extractor=_extractor("silhouette"),
+        target=args.target,
+        burst_fps=args.burst_fps,
+        countdown_s=args.countdown,
+        save_full_frame=args.full_frame,
+        initial_class=args.class_name,
+    )
+    if args.screenshot is not None:
+        return window.save_screenshot(args.screenshot)
+    window.start()
+    window.show()
+    try:
+        return app.exec()
+    finally:
+        source.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="gesture-capture: %(message)s")
+    if not 1 <= args.jpeg_quality <= 100:
+        parser.error(f"--jpeg-quality must be between 1 and 100, got {args.jpeg_quality}")
+    if args.countdown < 0:
+        parser.error(f"--countdown must be 0 or more seconds, got {args.countdown}")
+    try:
+        writer = DatasetWriter(args.out, image_format=args.format, jpeg_quality=args.jpeg_quality)
+        if args.headless:
+            return run_headless(args, writer)
+        classes = _class_list(args, writer)
+        return run_window(args, writer, classes)
+    except (ClassNameError, DatasetWriteError) as exc:
+        logger.error("%s", exc)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
