@@ -1,0 +1,145 @@
+"""Drawing the result onto the frame with OpenCV (no Qt here), so the window, screenshots,
+recordings and headless videos all show the same thing.
+
+    annotated_bgr = draw_overlay(frame_bgr, prediction, roi, OverlayStats(...))
+
+Top left, on a translucent panel: the gesture (or "no gesture") and its
+confidence as text and a bar, the top three classes with their probabilities,
+display FPS, inference FPS and latency, the device and the model. The region
+of interest is outlined in the gesture's colour.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from models.classes import NO_GESTURE
+
+from .prediction import Prediction
+from .roi import RegionOfInterest
+
+FONT = cv2.FONT_HERSHEY_SIMPLEX
+# BGR; distinct hues so a glance at the bar says which gesture, even from across the room.
+CLASS_COLOURS_BGR = {
+    "cool": (235, 170, 40),
+    "fist": (70, 70, 235),
+    "ok": (70, 200, 60),
+    "stop": (30, 190, 250),
+    "yo": (220, 90, 210),
+}
+NONE_COLOUR_BGR = (160, 160, 160)
+TEXT_BGR = (245, 245, 245)
+DIM_TEXT_BGR = (200, 200, 200)
+WARNING_BGR = (60, 220, 255)
+PANEL_BGR = (25, 25, 25)
+PANEL_ALPHA = 0.62
+
+
+@dataclass(frozen=True)
+class OverlayStats:
+    display_fps: float | None = None
+    inference_fps: float | None = None
+    latency_ms: float | None = None
+    device: str = ""
+    model: str = ""
+    message: str = ""  # shown in warning colour, e.g. "no model loaded" or "paused"
+
+
+def class_colour_bgr(label: str) -> tuple[int, int, int]:
+    return CLASS_COLOURS_BGR.get(label, NONE_COLOUR_BGR)
+
+
+def overlay_scale(frame_shape) -> float:
+    """Text and panel scale: 1.0 on a 480-line frame, kept legible on small and large ones."""
+    return float(np.clip(frame_shape[0] / 480.0, 0.5, 2.5))
+
+
+def _px(value: float, scale: float) -> int:
+    return int(round(value * scale))
+
+
+def label_area(frame_shape) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1) of the gesture name text."""
+    s = overlay_scale(frame_shape)
+    return _px(18, s), _px(14, s), _px(268, s), _px(52, s)
+
+
+def confidence_bar_area(frame_shape) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1) of the confidence bar; its filled width is the confidence."""
+    s = overlay_scale(frame_shape)
+    return _px(18, s), _px(60, s), _px(208, s), _px(76, s)
+
+
+def _text(image, text, origin, scale, colour=TEXT_BGR, size=0.55, thickness=1):
+    cv2.putText(image, text, origin, FONT, size * scale, colour, max(1, _px(thickness, scale)), cv2.LINE_AA)
+
+
+def _format_rate(value: float | None, unit: str) -> str:
+    return f"-- {unit}" if value is None else f"{value:.1f} {unit}"
+
+
+def draw_overlay(frame_bgr: np.ndarray, prediction: Prediction | None, roi: RegionOfInterest | None = None, stats: OverlayStats = OverlayStats()) -> np.ndarray:
+    """A copy of the (H, W, 3) BGR frame with the result drawn on it."""
+    image = np.ascontiguousarray(frame_bgr).copy()
+    s = overlay_scale(image.shape)
+    label = prediction.label if prediction is not None else NO_GESTURE
+    colour = class_colour_bgr(label)
+
+    if roi is not None:
+        x0, y0, x1, y1 = roi.to_pixels(image.shape)
+        cv2.rectangle(image, (x0, y0), (x1 - 1, y1 - 1), colour, max(2, _px(3, s)), cv2.LINE_AA)
+
+    lines = []  # (text, colour) below the top-3 block
+    lines.append(
+        (
+            f"display {_format_rate(stats.display_fps, 'fps')}   inference {_format_rate(stats.inference_fps, 'fps')}   "
+            + ("-- ms" if stats.latency_ms is None else f"{stats.latency_ms:.0f} ms"),
+            DIM_TEXT_BGR,
+        )
+    )
+    if stats.device:
+        lines.append((f"device: {stats.device}", DIM_TEXT_BGR))
+    if stats.model:
+        lines.append((f"model: {stats.model}", DIM_TEXT_BGR))
+    for message in (stats.message, prediction.note if prediction is not None else ""):
+        if message:
+            lines.append((message, WARNING_BGR))
+
+    top = prediction.top(3) if prediction is not None and prediction.classified else []
+    line_height = _px(20, s)
+    top_y = _px(98, s)
+    panel_bottom = top_y + line_height * (len(top) + len(lines)) + _px(4, s)
+    widest = max(cv2.getTextSize(text, FONT, 0.45 * s, max(1, _px(1, s)))[0][0] for text, _ in lines)
+    panel_right = min(image.shape[1], max(_px(290, s), label_area(image.shape)[0] + widest + _px(14, s)))
+    panel = image[: min(panel_bottom, image.shape[0]), :panel_right]
+    # Translucent, so the video under the panel stays visible.
+    cv2.addWeighted(panel, 1.0 - PANEL_ALPHA, np.full_like(panel, PANEL_BGR), PANEL_ALPHA, 0, dst=panel)
+
+    x0, y0, x1, y1 = label_area(image.shape)
+    title = label.upper() if label != NO_GESTURE else "no gesture"
+    _text(image, title, (x0, y1 - _px(6, s)), s, colour if label != NO_GESTURE else DIM_TEXT_BGR, size=1.15, thickness=2)
+
+    bx0, by0, bx1, by1 = confidence_bar_area(image.shape)
+    confidence = prediction.confidence if prediction is not None else 0.0
+    cv2.rectangle(image, (bx0, by0), (bx1, by1), (70, 70, 70), -1)
+    filled = bx0 + int(round((bx1 - bx0) * float(np.clip(confidence, 0.0, 1.0))))
+    if filled > bx0:
+        cv2.rectangle(image, (bx0, by0), (filled, by1), colour, -1)
+    _text(image, f"{confidence * 100:.0f}%", (bx1 + _px(10, s), by1 - _px(1, s)), s, TEXT_BGR, size=0.55)
+
+    y = top_y
+    small_bar = _px(90, s)
+    for name, probability in top:
+        _text(image, name, (x0, y), s, TEXT_BGR, size=0.5)
+        bar_x = x0 + _px(62, s)
+        cv2.rectangle(image, (bar_x, y - _px(10, s)), (bar_x + small_bar, y - _px(2, s)), (70, 70, 70), -1)
+        cv2.rectangle(image, (bar_x, y - _px(10, s)), (bar_x + int(small_bar * probability), y - _px(2, s)), class_colour_bgr(name), -1)
+        _text(image, f"{probability:.2f}", (bar_x + small_bar + _px(8, s), y), s, TEXT_BGR, size=0.5)
+        y += line_height
+    for text, text_colour in lines:
+        _text(image, text, (x0, y), s, text_colour, size=0.45)
+        y += line_height
+    return image

@@ -1,0 +1,49 @@
+"""What the pipeline tells the overlay, the window and the CSV about one frame (no Qt here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from models.classes import CLASS_NAMES, NO_GESTURE
+
+DEFAULT_THRESHOLD = 0.6
+
+
+@dataclass(frozen=True)
+class Prediction:
+    label: str                    # one of `classes`, or "none" below the threshold / not classified
+    confidence: float             # probability of the most likely class (0 when not classified)
+    probs: np.ndarray             # shape (C,), sums to 1; all zeros when the frame was not classified
+    timings_ms: dict[str, float]  # preprocess / inference / postprocess
+    classes: tuple[str, ...] = CLASS_NAMES
+    frame_index: int = -1         # which frame of the source this describes
+    note: str = ""                # why a frame was not classified, e.g. "no model loaded"
+
+    @property
+    def classified(self) -> bool:
+        return bool(self.probs.any())
+
+    @property
+    def latency_ms(self) -> float:
+        return float(sum(self.timings_ms.values()))
+
+    def top(self, k: int = 3) -> list[tuple[str, float]]:
+        """The k most likely classes with their probabilities, best first."""
+        order = np.argsort(-self.probs, kind="stable")[:k]
+        return [(self.classes[i], float(self.probs[i])) for i in order]
+
+
+def make_prediction(probs, classes=CLASS_NAMES, threshold: float = DEFAULT_THRESHOLD, timings_ms=None, frame_index: int = -1) -> Prediction:
+    """(C,) probabilities -> Prediction, labelled "none" when the best is under the threshold."""
+    probs = np.asarray(probs, dtype=np.float32)
+    best = int(np.argmax(probs))
+    confidence = float(probs[best])
+    label = classes[best] if confidence >= threshold else NO_GESTURE
+    return Prediction(label, confidence, probs, dict(timings_ms or {}), tuple(classes), frame_index)
+
+
+def unclassified(note: str, classes=CLASS_NAMES, timings_ms=None, frame_index: int = -1) -> Prediction:
+    """A frame the pipeline did not classify (no model, no background, no hand)."""
+    return Prediction(NO_GESTURE, 0.0, np.zeros(len(classes), np.float32), dict(timings_ms or {}), tuple(classes), frame_index, note)
