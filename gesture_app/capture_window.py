@@ -139,9 +139,11 @@ class CaptureWindow(QMainWindow):
         save_full_frame: bool = False,
         initial_class: str | None = None,
         recent_size: int = 12,
+        clock=time.monotonic,
         parent: QWidget | None = None,
     ):
         super().__init__(parent)
+        self._clock = clock  # seconds; tests pass a fake one
         self.source = source
         self.writer = writer
         self.target = target
@@ -455,7 +457,7 @@ class CaptureWindow(QMainWindow):
         self._frame_bgr = frame_bgr
         self.frames_shown += 1
         self._image_bgr = self.capturer.image_for(frame_bgr)
-        now = time.monotonic()
+        now = self._clock()
         countdown_left = None
         if self._state == "countdown":
             countdown_left = self._countdown_end - now
@@ -503,13 +505,13 @@ class CaptureWindow(QMainWindow):
             self._held = False
             return
         if self.countdown_s > 0:
-            self._countdown_end = time.monotonic() + self.countdown_s
+            self._countdown_end = self._clock() + self.countdown_s
             self._set_state("countdown")
             return
         self._set_state("recording")
         self.burst_clock.reset()
         if self._frame_bgr is not None:
-            self._shoot(time.monotonic())
+            self._shoot(self._clock())
 
     def release_record(self) -> None:
         """Record is released: the burst stops (a countdown still ends in one shot)."""

@@ -45,7 +45,7 @@ STALE_TEMP_SECONDS = 600
 TARGET_PER_CLASS = 550
 SPLIT_TARGETS = {"train": 375, "val": 125, "test": 50}
 # Folder names the training side gives a meaning of their own (DATA/train|val|test/<class>/).
-RESERVED_NAMES = frozenset({"train", "val", "test", MANIFEST_NAME, FULL_FRAMES_DIR})
+RESERVED_NAMES = frozenset({"train", "val", "validation", "valid", "test", MANIFEST_NAME, FULL_FRAMES_DIR})
 MAX_CLASS_NAME_LENGTH = 64
 _FORBIDDEN_CHARACTERS = set('/\\:*?"<>|')
 
@@ -96,10 +96,16 @@ def parse_class_list(text: str) -> list[str]:
 
 
 def split_counts(count: int) -> dict[str, int]:
-    """How `count` images of a class divide into train/val/test in the documented 375:125:50 proportions."""
+    """How `count` images of a class will divide into train/val/test (375:125:50, at least one each).
+
+    The same arithmetic as gesture-train's split (which the app does not import), so the window
+    shows what training will do with the folder.
+    """
+    if count < len(SPLIT_TARGETS):
+        return {"train": count, "val": 0, "test": 0}
     total = sum(SPLIT_TARGETS.values())
-    val = round(count * SPLIT_TARGETS["val"] / total)
-    test = round(count * SPLIT_TARGETS["test"] / total)
+    test = max(1, round(count * SPLIT_TARGETS["test"] / total))
+    val = max(1, round(count * SPLIT_TARGETS["val"] / total))
     return {"train": count - val - test, "val": val, "test": test}
 
 
@@ -591,7 +597,7 @@ class BurstClock:
 
     def __init__(self, fps: float = 5.0):
         self.fps = fps
-        self._last: float | None = None
+        self._next: float | None = None  # when the next shot is due
 
     @property
     def fps(self) -> float:
@@ -604,14 +610,17 @@ class BurstClock:
         self._fps = float(value)
 
     def reset(self) -> None:
-        self._last = None
+        self._next = None
 
     def due(self, now: float) -> bool:
         """True (and counts a shot) when a shot is due at time `now` (seconds)."""
-        # A little slack so a frame arriving a hair early does not halve the rate.
-        if self._last is not None and now - self._last < 0.95 / self._fps:
+        period = 1.0 / self._fps
+        # A little slack so a frame arriving a hair early is not put off by a whole frame.
+        if self._next is not None and now < self._next - 0.02 * period:
             return False
-        self._last = now
+        # Keep to the schedule so the rate holds on average, unless we fell a whole period behind.
+        on_schedule = self._next is not None and now - self._next < period
+        self._next = (self._next if on_schedule else now) + period
         return True
 
 
