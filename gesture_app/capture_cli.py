@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 from models import CLASS_NAMES
@@ -210,25 +211,53 @@ def run_window(args, writer: DatasetWriter, classes: list[str]) -> int:
         source.close()
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever sys.stderr is at the time (tests and embedding programs swap it)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value):
+        pass
+
+
+@contextmanager
+def _logging_to_stderr(verbose: bool):
+    """Show the package's log messages on stderr for the length of one command (tests call main repeatedly)."""
+    package_logger = logging.getLogger("gesture_app")
+    handler = _StderrHandler()
+    handler.setFormatter(logging.Formatter("gesture-capture: %(message)s"))
+    previous_level = package_logger.level
+    package_logger.setLevel(logging.DEBUG if verbose else logging.INFO)
+    package_logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        package_logger.removeHandler(handler)
+        package_logger.setLevel(previous_level)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="gesture-capture: %(message)s")
     if not 1 <= args.jpeg_quality <= 100:
         parser.error(f"--jpeg-quality must be between 1 and 100, got {args.jpeg_quality}")
     if args.countdown < 0:
         parser.error(f"--countdown must be 0 or more seconds, got {args.countdown}")
-    try:
-        writer = DatasetWriter(args.out, image_format=args.format, jpeg_quality=args.jpeg_quality)
-        if args.headless:
-            return run_headless(args, writer)
-        classes = _class_list(args, writer)
-        return run_window(args, writer, classes)
-    except (ClassNameError, DatasetWriteError) as exc:
-        logger.error("%s", exc)
-        return 1
-    except KeyboardInterrupt:
-        return 130
+    with _logging_to_stderr(args.verbose):
+        try:
+            writer = DatasetWriter(args.out, image_format=args.format, jpeg_quality=args.jpeg_quality)
+            if args.headless:
+                return run_headless(args, writer)
+            classes = _class_list(args, writer)
+            return run_window(args, writer, classes)
+        except (ClassNameError, DatasetWriteError) as exc:
+            logger.error("%s", exc)
+            return 1
+        except KeyboardInterrupt:
+            return 130
 
 
 if __name__ == "__main__":
