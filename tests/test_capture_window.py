@@ -1,0 +1,302 @@
+"""The capture window, offscreen, driven by a generated source and a fake clock so runs repeat exactly."""
+
+import csv
+import errno
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from gesture_app import capture_cli, dataset_writer
+from gesture_app.capture_window import CaptureWindow, draw_capture_overlay
+from gesture_app.dataset_writer import DatasetWriter
+from gesture_app.roi import DEFAULT_ROI
+from gesture_app.sources import FrameSource
+from models.images import read_image_bgr
+
+
+class GeneratedSource(FrameSource):
+    """Frames whose ROI holds a brightness that grows with the frame index (so saves are traceable)."""
+
+    def __init__(self, frames: int = 10_000, fps: float = 100.0, shape=(120, 160)):
+        self.name = "generated"
+        self.fps = fps
+        self.frames = frames
+        self.shape = shape
+        self.index = 0
+
+    def read(self):
+        if self.index >= self.frames:
+            return None
+        frame = np.full((*self.shape, 3), 60, np.uint8)
+        x0, y0, x1, y1 = DEFAULT_ROI.to_pixels(frame.shape)
+        frame[y0:y1, x0:x1] = (self.index * 7) % 200 + 30
+        self.index += 1
+        return frame
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def clock():
+    return FakeClock()
+
+
+@pytest.fixture
+def make_window(qtbot, clock):
+    def make(root, source=None, **kwargs):
+        kwargs.setdefault("burst_fps", 10.0)
+        window = CaptureWindow(source or GeneratedSource(), DatasetWriter(root), clock=clock, **kwargs)
+        qtbot.addWidget(window)
+        window.show()
+        return window
+
+    return make
+
+
+def step(window, clock, frames=1, dt=0.05):
+    """Feed `frames` frames, `dt` seconds apart."""
+    for _ in range(frames):
+        clock.now += dt
+        window.process_frame(window.source.read())
+
+
+def manifest_files(root):
+    with open(root / "manifest.csv", newline="", encoding="utf-8") as handle:
+        return sorted(row["file"] for row in csv.DictReader(handle))
+
+
+def test_number_key_selects_a_class(tmp_path, make_window, qtbot):
+    window = make_window(tmp_path)
+    assert window.current_class == "cool"
+    with qtbot.waitSignal(window.class_selected) as selected:
+        qtbot.keyClick(window, Qt.Key.Key_3)
+    assert selected.args == ["ok"] and window.current_class == "ok"
+    qtbot.keyClick(window, Qt.Key.Key_9)  # no ninth class: nothing changes
+    assert window.current_class == "ok"
+    qtbot.mouseClick(window._rows["yo"].button, Qt.MouseButton.LeftButton)
+    assert window.current_class == "yo"
+
+
+def test_holding_space_records_a_burst_at_the_set_rate(tmp_path, make_window, qtbot, clock):
+    window = make_window(tmp_path)
+    qtbot.keyClick(window, Qt.Key.Key_2)
+    step(window, clock)
+    qtbot.keyPress(window, Qt.Key.Key_Space)
+    assert window.recording
+    # 1 s at 20 frames per second with a 10-per-second burst: one shot on press, then every other frame.
+    step(window, clock, frames=20, dt=0.05)
+    qtbot.keyRelease(window, Qt.Key.Key_Space)
+    assert not window.recording
+    assert window.counts()["fist"] == 11
+    assert window._rows["fist"].progress.value() == 11
+    assert window._rows["fist"].split.text() == "8 · 2 · 1"  # as training splits 11 images
+    step(window, clock, frames=10)  # released: no more saves
+    files = sorted((tmp_path / "fist").glob("*.jpg"))
+    assert len(files) == 11
+    assert manifest_files(tmp_path) == [f"fist/{f.name}" for f in files]
+    assert len(window.recent_captures()) == 11
+
+
+def test_auto_repeated_key_events_do_not_stop_the_burst(tmp_path, make_window, qtbot, clock):
+    window = make_window(tmp_path)
+    step(window, clock)
+    qtbot.keyPress(window, Qt.Key.Key_Space)
+    from PySide6.QtCore import QEvent
+    from PySide6.QtGui import QKeyEvent
+    from PySide6.QtWidgets import QApplication
+
+    repeat = QKeyEvent(QEvent.Type.KeyRelease, Qt.Key.Key_Space, Qt.KeyboardModifier.NoModifier, " ", True)
+    QApplication.sendEvent(window, repeat)
+    assert window.recording
+    qtbot.keyRelease(window, Qt.Key.Key_Space)
+    assert not window.recording
+
+
+def test_a_tap_saves_exactly_one_image(tmp_path, make_window, qtbot, clock):
+    window = make_window(tmp_path)
+    step(window, clock)
+    with qtbot.waitSignal(window.image_saved) as saved:
+        qtbot.mouseClick(window.record_button, Qt.MouseButton.LeftButton)
+    step(window, clock, frames=5)
+    assert window.counts()["cool"] == 1
+    assert saved.args[0].path.exists()
+
+
+def test_burst_rate_spinbox_changes_the_rate(tmp_path, make_window, qtbot, clock):
+    window = make_window(tmp_path)
+    window.fps_spin.setValue(2.0)
+    step(window, clock)
+    window.press_record()
+    step(window, clock, frames=20, dt=0.05)  # 1 s
+    window.release_record()
+    assert window.counts()["cool"] == 3  # on press, at 0.5 s and at 1.0 s
+
+
+def test_countdown_then_one_shot_or_a_burst(tmp_path, make_window, qtbot, clock):
+    window = make_window(tmp_path, countdown_s=1.0)
+    step(window, clock)
+    window.press_record()
+    window.release_record()  # a tap: one shot when the countdown ends
+    step(window, clock, frames=19, dt=0.05)
+    assert window.counts()["cool"] == 0 and window.recording
+    step(window, clock, frames=3, dt=0.05)
+    assert window.counts()["cool"] == 1 and not window.recording
+
+    window.press_record()  # held through the countdown: a burst follows
+    step(window, clock, frames=20 + 10, dt=0.05)
+    window.release_record()
+    assert window.counts()["cool"] == 1 + 5
+
+
+def test_undo_and_delete_remove_the_file_and_its_row(tmp_path, make_window, qtbot, clock):
+    window = make_window(tmp_path)
+    step(window, clock)
+    for _ in range(3):
+        window.press_record()
+        window.release_record()
+        step(window, clock, dt=0.5)
+    first, second, third = sorted(window.recent_captures(), key=lambda s: s.time)
+    qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert not third.path.exists()
+    assert window.counts()["cool"] == 2
+    window.recent.setCurrentRow(window.recent_captures().index(first))
+    qtbot.keyClick(window, Qt.Key.Key_Delete)
+    assert not first.path.exists() and second.path.exists()
+    assert manifest_files(tmp_path) == [f"cool/{second.path.name}"]
+    assert window.recent_captures() == [second]
+    assert window._rows["cool"].progress.value() == 1
+
+
+def test_reopening_a_folder_resumes_counts_and_strip(tmp_path, make_window, clock):
+    first = make_window(tmp_path)
+    step(first, clock)
+    first.select_class("stop")
+    first.press_record()
+    step(first, clock, frames=7, dt=0.1)
+    first.release_record()
+    first.close()
+    DatasetWriter(tmp_path).save("thumbs_up", np.zeros((30, 30, 3), np.uint8))  # a class of the user's own
+
+    classes = capture_cli._class_list(capture_cli.build_parser().parse_args(["--out", str(tmp_path)]), DatasetWriter(tmp_path))
+    assert classes == ["cool", "fist", "ok", "stop", "yo", "thumbs_up"]
+    second = make_window(tmp_path, classes=classes)
+    assert second.counts() == {"cool": 0, "fist": 0, "ok": 0, "stop": 8, "yo": 0, "thumbs_up": 1}
+    assert len(second.recent_captures()) == 9
+    assert second.recent_captures()[0].class_name == "thumbs_up"  # newest first
+    second.undo_last()  # earlier sessions' captures are not undone by accident
+    assert second.counts()["stop"] == 8
+
+
+def test_add_class_validates_the_name(tmp_path, make_window, qtbot, clock):
+    window = make_window(tmp_path)
+    qtbot.mouseClick(window.new_class, Qt.MouseButton.LeftButton)
+    qtbot.keyClicks(window.new_class, "../evil")
+    qtbot.keyClick(window.new_class, Qt.Key.Key_Return)
+    assert "path separator" in window.class_message.text() and window.class_message.isVisible()
+    assert window.classes == ["cool", "fist", "ok", "stop", "yo"]
+    assert window.add_class("cool") is False and "already" in window.class_message.text()
+
+    window.new_class.setText("wave")
+    qtbot.keyClick(window.new_class, Qt.Key.Key_Return)
+    assert window.classes[-1] == "wave" and window.current_class == "wave"
+    assert window.new_class.text() == "" and not window.class_message.isVisible()
+    step(window, clock)
+    window.press_record()
+    window.release_record()
+    assert len(list((tmp_path / "wave").glob("*.jpg"))) == 1
+    qtbot.keyClick(window, Qt.Key.Key_6)
+    assert window.current_class == "wave"
+
+
+def test_a_full_disk_stops_recording_with_a_message(tmp_path, make_window, qtbot, clock, monkeypatch):
+    window = make_window(tmp_path)
+    step(window, clock)
+    window.press_record()
+    step(window, clock, frames=4, dt=0.1)
+    saved_before = sorted((tmp_path / "cool").glob("*.jpg"))
+    assert len(saved_before) == 5
+
+    def full(fd, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(dataset_writer.os, "write", full)
+    with qtbot.waitSignal(window.error_occurred) as error:
+        step(window, clock, dt=0.1)
+    assert "disk is full" in error.args[0]
+    assert not window.recording
+    assert window.error_banner.isVisible() and "disk is full" in window.error_banner.text()
+    monkeypatch.undo()
+    step(window, clock, frames=5, dt=0.1)  # still held, but recording stopped
+    assert sorted((tmp_path / "cool").iterdir()) == saved_before
+    assert manifest_files(tmp_path) == [f"cool/{p.name}" for p in saved_before]
+    assert window.counts()["cool"] == 5
+
+
+def test_silhouette_style_saves_white_on_black_after_background(tmp_path, make_window, qtbot, clock):
+    window = make_window(tmp_path, input_style="silhouette")
+    source = window.source
+    step(window, clock)
+    window.press_record()
+    window.release_record()
+    assert window.counts()["cool"] == 0  # no background yet
+    assert "press B" in window.style_hint.text()
+    source.index = 0
+    step(window, clock)
+    qtbot.keyClick(window, Qt.Key.Key_B)
+    assert window.capturer.extractor.has_background
+    step(window, clock, frames=5)  # the ROI brightness has changed since: a "hand"
+    window.press_record()
+    window.release_record()
+    assert window.counts()["cool"] == 1
+    image = read_image_bgr(next((tmp_path / "cool").glob("*.jpg")))
+    assert image.mean() > 200
+    qtbot.keyClick(window, Qt.Key.Key_R)
+    assert not window.capturer.extractor.has_background
+
+
+def test_the_timer_plays_the_source_and_records_while_the_button_is_held(tmp_path, qtbot):
+    window = CaptureWindow(GeneratedSource(fps=100), DatasetWriter(tmp_path), burst_fps=30.0)
+    qtbot.addWidget(window)
+    window.show()
+    window.start()
+    qtbot.waitUntil(lambda: window.frames_shown >= 3, timeout=3000)
+    qtbot.mousePress(window.record_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.counts()["cool"] >= 4, timeout=3000)
+    qtbot.mouseRelease(window.record_button, Qt.MouseButton.LeftButton)
+    count = window.counts()["cool"]
+    qtbot.wait(100)
+    assert window.counts()["cool"] == count
+    window.close()
+
+
+def test_source_end_is_reported(tmp_path, qtbot):
+    window = CaptureWindow(GeneratedSource(frames=3), DatasetWriter(tmp_path))
+    qtbot.addWidget(window)
+    with qtbot.waitSignal(window.source_ended, timeout=3000):
+        window.start()
+    assert window.frames_shown == 3
+
+
+def test_overlay_marks_the_box_and_recording():
+    frame = np.zeros((120, 160, 3), np.uint8)
+    idle = draw_capture_overlay(frame, DEFAULT_ROI)
+    recording = draw_capture_overlay(frame, DEFAULT_ROI, recording=True)
+    x0, y0, x1, y1 = DEFAULT_ROI.to_pixels(frame.shape)
+    assert idle[y0 + 20, x0 + 1].any() and not frame.any()  # drawn on a copy
+    assert idle[y0 + 20, x0 + 1, 1] > idle[y0 + 20, x0 + 1, 2]  # green box
+    assert recording[y0 + 20, x0 + 1, 2] > recording[y0 + 20, x0 + 1, 1]  # red while recording
+
+
+def test_screenshot_option_writes_a_png(tmp_path, hand_crops):
+    path = tmp_path / "shot.png"
+    assert capture_cli.main(["--source", str(hand_crops), "--out", str(tmp_path / "data"), "--screenshot", str(path)]) == 0
+    image = read_image_bgr(path)
+    assert image.shape[0] > 500 and image.shape[1] > 900
+    assert image.std() > 10  # not a blank window
