@@ -9,7 +9,7 @@ from .schedule import RunSpec
 BACKBONES = ("vgg16",)
 
 
-def _resolve_weights(weights):
+def resolve_weights(weights):
     """'imagenet' | None | 'none' | path -> what keras.applications expects."""
     if weights is None or (isinstance(weights, str) and weights.lower() == "none"):
         return None
@@ -30,7 +30,7 @@ def build_base(backbone: str, input_size: int, weights="imagenet"):
     if backbone != "vgg16":
         raise ValueError(f"Unknown backbone {backbone!r}; valid backbones are {', '.join(BACKBONES)}.")
     return keras.applications.VGG16(
-        include_top=False, weights=_resolve_weights(weights), input_shape=(input_size, input_size, 3)
+        include_top=False, weights=resolve_weights(weights), input_shape=(input_size, input_size, 3)
     )
 
 

@@ -19,7 +19,7 @@ from models.preprocess import Preprocessing
 ROTATION_DEGREES = 45
 SHIFT_FRACTION = 0.2
 # ImageDataGenerator's shear_range is an angle in degrees: 0.2 means +/-0.2 degrees.
-# Keras's RandomShear takes the shear factor (tan of the angle) and picks the sign itself.
+# Keras's RandomShear takes the shear factor (tan of the angle), drawn from +/-factor.
 SHEAR_DEGREES = 0.2
 # zoom_range=0.2 draws independent x and y scales in [0.8, 1.2].
 ZOOM_FRACTION = 0.2

@@ -86,7 +86,9 @@ def _evaluate_parser() -> argparse.ArgumentParser:
 
 
 def _setup_logging(quiet: bool) -> None:
-    logging.basicConfig(level=logging.WARNING if quiet else logging.INFO, format="%(message)s", force=True)
+    level = logging.WARNING if quiet else logging.INFO
+    logging.basicConfig(level=level, format="%(message)s")  # no-op where handlers exist (tests, embedding apps)
+    logging.getLogger().setLevel(level)
 
 
 def _run_train(args) -> int:

@@ -21,7 +21,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from models.architectures import build_model, unfreeze_from
+from models.architectures import build_model, resolve_weights, unfreeze_from
 from models.bundle import MODEL_FILE, load_bundle, save_bundle, update_description
 from models.device import describe_device
 from models.preprocess import Preprocessing, featurewise_stats
@@ -293,6 +293,8 @@ def train_schedule(config: TrainConfig) -> dict[str, dict]:
     if len(sizes) != 1:
         raise TrainingError(f"Runs in one call must share an input size; got {sorted(sizes)}. Pass --input-size.")
     input_size = sizes.pop()
+    if any(spec.init_from is None for spec in specs):
+        resolve_weights(config.weights)  # fail before the slow dataset load
     log.info("Device: %s", describe_device())
     log.info("Reading %s at %d px ...", config.data, input_size)
     dataset = load_dataset(config.data, input_size, seed=config.seed, classes=config.classes)
