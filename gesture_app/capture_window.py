@@ -8,6 +8,7 @@ shows state and turns keys and buttons into calls.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from pathlib import Path
 
@@ -94,6 +95,52 @@ def _thumbnail_icon(image_bgr: np.ndarray) -> QIcon:
     scale = THUMB_SIZE / max(height, width)
     small_bgr = cv2.resize(image_bgr, (max(1, int(width * scale)), max(1, int(height * scale))), interpolation=cv2.INTER_AREA)
     return QIcon(QPixmap.fromImage(bgr_to_qimage(small_bgr)))
+
+
+_NO_NEW_FRAME = object()
+
+
+class _LiveReader:
+    """Reads a live source on its own thread into a one-frame slot, so the window never waits on a camera."""
+
+    def __init__(self, source):
+        from .frame_slot import FrameSlot
+
+        self.source = source
+        self.slot = FrameSlot()
+        self.ended = False
+        self._problem: Exception | None = None  # SourceInterrupted (passing) or SourceError (final)
+        self._stop_event = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="capture-reader", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        from .sources import SourceError, SourceInterrupted
+
+        while not self._stop_event.is_set():
+            try:
+                frame_bgr = self.source.read()
+            except SourceInterrupted as exc:
+                self._problem = exc
+                continue
+            except SourceError as exc:
+                self._problem = exc
+                return
+            if frame_bgr is None:
+                self.ended = True
+                return
+            self._problem = None
+            self.slot.put(frame_bgr)
+
+    def raise_problem(self) -> None:
+        """Raise what stopped the frames (if anything), in the GUI thread."""
+        problem = self._problem
+        if problem is not None:
+            raise problem
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self._thread.join(timeout=2.0)
 
 
 class _ClassRow:
@@ -187,6 +234,8 @@ class CaptureWindow(QMainWindow):
             self.statusBar().showMessage(f"Opened {writer.root}: {total} images so far.", 5000)
 
         self._timer = QTimer(self)
+        self._live_reader: _LiveReader | None = None
+        self._live_index = -1
         self._timer.timeout.connect(self._on_tick)
         self.image_saved.connect(self._on_image_saved)
         self.image_deleted.connect(self._on_image_deleted)
@@ -422,35 +471,53 @@ class CaptureWindow(QMainWindow):
     # -- the frame loop -------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Start polling the source (at its frame rate; a live camera paces itself)."""
-        fps = getattr(self.source, "fps", 30.0) or 30.0
-        interval = 1 if getattr(self.source, "live", False) else int(1000 / fps)
-        self._timer.start(max(1, min(interval, 200)))
+        """Start showing the source: files at their frame rate; a live camera on its own reader thread."""
+        if getattr(self.source, "live", False):
+            self._live_reader = _LiveReader(self.source)
+            self._timer.start(10)  # polls the newest frame; cheap when there is none
+        else:
+            fps = getattr(self.source, "fps", 30.0) or 30.0
+            self._timer.start(max(1, min(int(1000 / fps), 200)))
 
     def stop(self) -> None:
         self._timer.stop()
         self._stop("idle")
+        if self._live_reader is not None:
+            self._live_reader.stop()
+            self._live_reader = None
 
     def _on_tick(self) -> None:
         from .sources import SourceError, SourceInterrupted
 
         try:
-            frame_bgr = self.source.read()
+            frame_bgr = self._read_frame()
         except SourceInterrupted as exc:
             self._stop("idle")
             self.statusBar().showMessage(str(exc), 2000)
             return
         except SourceError as exc:
-            self._timer.stop()
+            self.stop()
             self._report_error(str(exc))
             return
         if frame_bgr is None:
-            self._timer.stop()
-            self._stop("idle")
+            self.stop()
             self.statusBar().showMessage("The source has ended; restart with another --source to record more.")
             self.source_ended.emit()
             return
-        self.process_frame(frame_bgr)
+        if frame_bgr is not _NO_NEW_FRAME:
+            self.process_frame(frame_bgr)
+
+    def _read_frame(self):
+        """The next frame, None at the end, or _NO_NEW_FRAME while a live source has nothing newer."""
+        reader = self._live_reader
+        if reader is None:
+            return self.source.read()
+        index, frame_bgr = reader.slot.newest()
+        if index > self._live_index:
+            self._live_index = index
+            return frame_bgr
+        reader.raise_problem()
+        return None if reader.ended else _NO_NEW_FRAME
 
     def process_frame(self, frame_bgr: np.ndarray) -> None:
         """Show one frame and, while recording, save its crop when a shot is due."""

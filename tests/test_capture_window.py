@@ -300,3 +300,34 @@ def test_screenshot_option_writes_a_png(tmp_path, hand_crops):
     image = read_image_bgr(path)
     assert image.shape[0] > 500 and image.shape[1] > 900
     assert image.std() > 10  # not a blank window
+
+
+class LiveSource(GeneratedSource):
+    """A camera-like source: frames at their own pace, one interruption (a cable wiggle) on the way."""
+
+    live = True
+
+    def __init__(self, frames: int):
+        super().__init__(frames=frames, fps=200)
+        self.interrupted = False
+
+    def read(self):
+        import time
+
+        from gesture_app.sources import SourceInterrupted
+
+        time.sleep(0.005)
+        if self.index == 5 and not self.interrupted:
+            self.interrupted = True
+            raise SourceInterrupted("camera 0 stopped delivering frames; retrying")
+        return super().read()
+
+
+def test_a_live_source_is_read_off_the_gui_thread_and_survives_an_interruption(tmp_path, qtbot):
+    window = CaptureWindow(LiveSource(frames=30), DatasetWriter(tmp_path))
+    qtbot.addWidget(window)
+    with qtbot.waitSignal(window.source_ended, timeout=5000):
+        window.start()
+    assert window.source.interrupted
+    assert 5 < window.frames_shown <= 30  # the newest frame is shown; stale ones may be skipped
+    assert window._live_reader is None  # stopped at the end
