@@ -104,7 +104,8 @@ def draw_overlay(frame_bgr: np.ndarray, prediction: Prediction | None, roi: Regi
         lines.append((f"device: {stats.device}", DIM_TEXT_BGR))
     if stats.model:
         lines.append((f"model: {stats.model}", DIM_TEXT_BGR))
-    for message in (stats.message, prediction.note if prediction is not None else ""):
+    note = prediction.note if prediction is not None else ""
+    for message in (stats.message, note if note not in stats.message else ""):
         if message:
             lines.append((message, WARNING_BGR))
 

@@ -1,0 +1,227 @@
+"""`gesture-app`: the live recogniser's command line (window, headless CSV run, or a screenshot for docs)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from models import BundleError, default_bundle_path
+
+from .classifier import DEVICE_CHOICES, DeviceError
+from .pipeline import DEFAULT_SMOOTHING
+from .prediction import DEFAULT_THRESHOLD
+from .sources import SourceError, open_source
+
+logger = logging.getLogger(__name__)
+
+EXAMPLES = """\
+examples:
+  gesture-app                                   camera 0 (the demo when there is no camera), default model
+  gesture-app --source demo --model runs/model4-ft/bundle
+  gesture-app --source clip.mp4 --loop --threshold 0.7 --smoothing 8
+  gesture-app --headless --source clip.mp4 --output-csv frames.csv --output-video annotated.mp4
+  gesture-app --source demo --screenshot docs/app.png --quit-after-frames 60
+
+keys in the window: B capture background (silhouette models), R reset it, M mirror, Space pause,
+S screenshot, Ctrl+R record, Ctrl+O open model; drag in the video to move the box, scroll to resize it.
+"""
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number; give a confidence between 0 and 1, e.g. 0.6") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{value} is outside 0..1; give a confidence between 0 and 1, e.g. 0.6")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gesture-app",
+        description="Recognise five hand gestures (cool, fist, ok, stop, yo) live from a camera, video, image folder or the demo.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--source", help="camera index (0), video file, folder of images, or 'demo' (default: camera 0, else the demo)")
+    parser.add_argument("--model", type=Path, help="model bundle folder written by gesture-train (default: the bundled model)")
+    parser.add_argument("--loop", action="store_true", help="restart a video or folder when it ends")
+    parser.add_argument("--device", choices=DEVICE_CHOICES, default="auto", help="where the model runs (auto: the GPU when TensorFlow sees one)")
+    parser.add_argument("--threshold", type=_fraction, default=DEFAULT_THRESHOLD, help=f"below this confidence show 'no gesture' (default {DEFAULT_THRESHOLD})")
+    parser.add_argument("--smoothing", type=_positive_int, default=DEFAULT_SMOOTHING, help=f"average over this many recent frames; 1 turns it off (default {DEFAULT_SMOOTHING})")
+    parser.add_argument("--mirror", action="store_true", help="flip the image left-right (the natural view of a webcam)")
+    parser.add_argument("--save-dir", type=Path, default=Path.cwd(), help="where the window saves screenshots and recordings (default: here)")
+    headless = parser.add_argument_group("without a window")
+    headless.add_argument("--headless", action="store_true", help="no window: process the source and write --output-csv")
+    headless.add_argument("--output-csv", type=Path, help="CSV, one row per frame: frame, timestamp, label, confidence, probabilities, latency")
+    headless.add_argument("--output-video", type=Path, help="also write the annotated video (.mp4 or .avi)")
+    headless.add_argument("--max-frames", type=_positive_int, help="stop after this many frames")
+    docs = parser.add_argument_group("screenshots for docs and tests")
+    docs.add_argument("--screenshot", type=Path, help="save a PNG of the window after --quit-after-frames frames, then exit")
+    docs.add_argument("--quit-after-frames", type=_positive_int, help="close the window after this many frames (with a model: frames classified)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress and details")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.headless:
+        if args.output_csv is None:
+            parser.error("--headless needs --output-csv PATH (where the per-frame results go)")
+        if args.source is None:
+            parser.error("--headless needs --source (a camera index, a video file, a folder of images, or demo)")
+        if args.loop and args.max_frames is None:
+            parser.error("--loop without a window never ends; add --max-frames N")
+        if args.screenshot is not None:
+            parser.error("--screenshot needs the window; leave out --headless")
+    elif args.output_csv is not None or args.output_video is not None:
+        parser.error("--output-csv and --output-video are for --headless runs; in the window use Record")
+
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return run_headless_cli(args) if args.headless else run_window_cli(args)
+    except KeyboardInterrupt:
+        return 130
+    except (SourceError, BundleError, DeviceError, OSError) as exc:
+        print(f"gesture-app: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # the user gets one line; the traceback only with --verbose
+        logger.debug("unexpected error", exc_info=True)
+        print(f"gesture-app: unexpected error: {type(exc).__name__}: {exc} (run with --verbose for details)", file=sys.stderr)
+        return 1
+
+
+def _model_path(args) -> Path | None:
+    return args.model if args.model is not None else default_bundle_path()
+
+
+def run_headless_cli(args) -> int:
+    from .classifier import BundleClassifier, select_device
+    from .headless import run_headless
+    from .pipeline import GesturePipeline
+
+    model_path = _model_path(args)
+    if model_path is None:
+        raise BundleError("No model: this install has no bundled default model yet; pass --model BUNDLE (the bundle/ folder gesture-train wrote).")
+    device = select_device(args.device)
+    classifier = BundleClassifier.load(model_path)
+    pipeline = GesturePipeline(classifier, threshold=args.threshold, smoothing=args.smoothing)
+    with open_source(args.source, loop=args.loop) as source:
+        logger.info("processing %s with %s on %s", source.name, classifier.name, device)
+        summary = run_headless(
+            source, pipeline, args.output_csv, args.output_video,
+            max_frames=args.max_frames, device=device, model=classifier.name, mirror=args.mirror,
+        )
+    # The one line a headless run is for; printed, not logged, so it shows without --verbose.
+    print(f"gesture-app: {summary.line()}")
+    return 1 if summary.error and summary.frames == 0 else 0
+
+
+def run_window_cli(args) -> int:
+    from PySide6.QtWidgets import QApplication
+
+    from .window import MainWindow  # also clears OpenCV's Qt plugin path before the QApplication below
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    source, banner = _open_window_source(args)
+    model_path = _model_path(args)
+    if model_path is None:
+        banner = (banner + "\n" if banner else "") + "No model loaded: this install has no bundled default model yet. Open one with Open model… or start with --model BUNDLE."
+    window = MainWindow(
+        source, model_path=model_path, device=args.device, threshold=args.threshold, smoothing=args.smoothing,
+        mirror=args.mirror, loop=args.loop, banner=banner, save_dir=args.save_dir,
+    )
+
+    previous_hook = sys.excepthook
+
+    def show_instead_of_traceback(kind, value, tb):
+        # A bug in a slot must not print a traceback at the user or kill the window.
+        logger.error("unexpected error: %s: %s", kind.__name__, value, exc_info=(kind, value, tb) if args.verbose else None)
+        window.show_banner(f"Unexpected error: {kind.__name__}: {value}")
+
+    sys.excepthook = show_instead_of_traceback
+    result = {"code": 0}
+    if args.quit_after_frames is not None or args.screenshot is not None:
+        _quit_after_frames(window, app, args.quit_after_frames or 30, args.screenshot, result)
+    window.show()
+    try:
+        app.exec()
+    finally:
+        sys.excepthook = previous_hook
+        window.shutdown()
+        window.deleteLater()
+    if args.screenshot is not None and result.get("saved"):
+        print(f"gesture-app: saved {result['saved']}")
+    return result["code"]
+
+
+def _open_window_source(args):
+    """The source to show and a banner explaining any fallback to the demo."""
+    spec = args.source if args.source is not None else "0"
+    try:
+        return open_source(spec, loop=args.loop or spec == "demo"), ""
+    except SourceError as exc:
+        if args.source is None:
+            why = "No camera found (camera 0 would not open); playing the demo instead. Choose a camera or open a video from Source."
+        else:
+            why = f"{exc} Playing the demo instead."
+        return open_source("demo", loop=True), why
+
+
+def _quit_after_frames(window, app, frames: int, screenshot: Path | None, result: dict, timeout_s: float = 180.0) -> None:
+    """Close after `frames` frames (classified ones when a model is loading), saving the window first."""
+    from PySide6.QtCore import QTimer
+
+    counted = {"frames": 0, "done": False}
+
+    def ready() -> bool:
+        # A screenshot of "loading model…" documents nothing; wait for the model's answers.
+        if window.inference_worker.loading:
+            return False
+        if window.pipeline.classifier is None:
+            return True
+        return window.last_prediction is not None and window.last_prediction.classified
+
+    def finish(reason: str = "") -> None:
+        if counted["done"]:
+            return
+        counted["done"] = True
+        if reason:
+            logger.warning("%s", reason)
+        if screenshot is not None:
+            try:
+                result["saved"] = str(window.save_window_screenshot(screenshot))
+            except OSError as exc:
+                print(f"gesture-app: {exc}", file=sys.stderr)
+                result["code"] = 1
+        window.close()
+        app.quit()
+
+    def on_frame_shown(_index: int) -> None:
+        if ready():
+            counted["frames"] += 1
+            if counted["frames"] >= frames:
+                finish()
+
+    window.frame_shown.connect(on_frame_shown)
+    if window.capture_worker is not None:
+        window.capture_worker.source_ended.connect(lambda _message: QTimer.singleShot(500, lambda: finish("the source ended before the frame count")))
+    QTimer.singleShot(int(timeout_s * 1000), lambda: finish(f"gave up waiting for {frames} frames after {timeout_s:g} s"))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

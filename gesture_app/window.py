@@ -1,0 +1,528 @@
+"""The live recogniser's window: Qt at the edge only.
+
+It owns the two worker threads (capture, inference), polls the newest frame on
+a timer at the source's frame rate, draws the overlay with the latest
+prediction and paints it; the UI thread never waits on the model. Everything it
+shows comes from the Qt-free core (sources, pipeline, overlay).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QImage, QKeySequence, QPainter
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QSpinBox,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .frame_slot import FrameSlot
+from .headless import open_video_writer
+from .overlay import OverlayStats, draw_overlay
+from .pipeline import DEFAULT_SMOOTHING, NO_MODEL, GesturePipeline
+from .prediction import DEFAULT_THRESHOLD, Prediction
+from .qt_env import use_pyside_plugins
+from .qt_image import bgr_to_qimage
+from .rates import RateMeter
+from .roi import DEFAULT_ROI, RegionOfInterest
+from .sources import FrameSource, SourceError, list_cameras, open_source
+from .workers import CaptureWorker, InferenceWorker
+
+logger = logging.getLogger(__name__)
+
+# Importing cv2 (above) pointed Qt at OpenCV's own plugins; undo that before any QApplication exists.
+use_pyside_plugins()
+
+BANNER_STYLE = "QLabel { background: #f4c542; color: #1d1d1d; padding: 6px 10px; font-weight: 600; }"
+
+
+class VideoView(QWidget):
+    """Paints the annotated frame, letterboxed; click or drag to move the box, scroll to resize it."""
+
+    roi_moved = Signal(float, float)   # new centre, in frame fractions
+    roi_resized = Signal(float)        # scroll steps: +1 larger, -1 smaller
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._image: QImage | None = None
+        self._target = QRectF()
+        self.setMinimumSize(320, 240)
+        self.setMouseTracking(False)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+
+    def set_image(self, image: QImage) -> None:
+        self._image = image
+        self.update()
+
+    def paintEvent(self, event) -> None:
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), Qt.GlobalColor.black)
+        if self._image is not None and not self._image.isNull():
+            size = self._image.size().scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio)
+            x = (self.width() - size.width()) / 2
+            y = (self.height() - size.height()) / 2
+            self._target = QRectF(x, y, size.width(), size.height())
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+            painter.drawImage(self._target, self._image)
+        painter.end()
+
+    def _fractions(self, position: QPointF) -> tuple[float, float] | None:
+        if self._target.isEmpty():
+            return None
+        return ((position.x() - self._target.x()) / self._target.width(), (position.y() - self._target.y()) / self._target.height())
+
+    def mousePressEvent(self, event) -> None:
+        self.mouseMoveEvent(event)
+
+    def mouseMoveEvent(self, event) -> None:
+        if event.buttons() & Qt.MouseButton.LeftButton:
+            where = self._fractions(event.position())
+            if where is not None:
+                self.roi_moved.emit(*where)
+
+    def wheelEvent(self, event) -> None:
+        steps = event.angleDelta().y() / 120
+        if steps:
+            self.roi_resized.emit(steps)
+
+
+class MainWindow(QMainWindow):
+    frame_shown = Signal(int)            # index of the frame just painted
+    prediction_received = Signal(object)  # every Prediction from the inference worker
+    screenshot_saved = Signal(str)
+
+    def __init__(
+        self,
+        source: FrameSource | None = None,
+        *,
+        model_path=None,
+        classifier=None,
+        device: str = "auto",
+        device_name: str = "",
+        threshold: float = DEFAULT_THRESHOLD,
+        smoothing: int = DEFAULT_SMOOTHING,
+        roi: RegionOfInterest = DEFAULT_ROI,
+        mirror: bool = False,
+        loop: bool = False,
+        cameras: list[int] | None = None,
+        banner: str = "",
+        save_dir=None,
+        parent=None,
+    ):
+        super().__init__(parent)
+        self.setWindowTitle("Gesture recognition")
+        self.loop = loop
+        self.save_dir = Path(save_dir) if save_dir is not None else Path.cwd()
+        self.slot = FrameSlot()
+        self.pipeline = GesturePipeline(classifier, roi=roi, threshold=threshold, smoothing=smoothing)
+        self.source: FrameSource | None = None
+        self.capture_worker: CaptureWorker | None = None
+        self.mirror = mirror
+        self.paused = False
+        self.model_name = classifier.name if classifier is not None else ""
+        self.device_name = device_name
+        self.last_prediction: Prediction | None = None
+        self.last_frame_bgr: np.ndarray | None = None  # as captured, without the overlay
+        self.last_annotated_bgr: np.ndarray | None = None
+        self.frames_shown = 0
+        self.model_error_box: QMessageBox | None = None
+        self._shown_index = -1
+        self._display_rate = RateMeter()
+        self._inference_rate = RateMeter()
+        self._recorder: cv2.VideoWriter | None = None
+        self.recording_path: Path | None = None
+        self._recording_shape: tuple[int, int] = (0, 0)
+        self._closed = False
+        self._banner_before_loading = ""
+
+        self._build_ui(cameras)
+        self.inference_worker = InferenceWorker(self.pipeline, self.slot, device=device, parent=self)
+        self.inference_worker.prediction_ready.connect(self._on_prediction_ready)
+        self.inference_worker.model_loaded.connect(self._on_model_loaded)
+        self.inference_worker.model_failed.connect(self._on_model_failed)
+        self.inference_worker.device_selected.connect(self._on_device_selected)
+        self.inference_worker.failed.connect(self.show_banner)
+        self.display_timer = QTimer(self)
+        self.display_timer.timeout.connect(self._on_display_tick)
+        self.inference_worker.start()
+
+        if banner:
+            self.show_banner(banner)
+        if model_path is not None:
+            self.load_model(model_path)
+        if source is not None:
+            self.set_source(source)
+        self._update_status()
+
+    # ---- building -----------------------------------------------------------------------------
+    def _build_ui(self, cameras: list[int] | None) -> None:
+        toolbar = QToolBar("Controls", self)
+        toolbar.setMovable(False)
+        self.addToolBar(toolbar)
+
+        self.source_box = QComboBox(self)
+        self.source_box.setToolTip("Choose a camera, the demo, or open a video file or image folder")
+        self.source_box.addItem("demo", "demo")
+        for index in cameras if cameras is not None else list_cameras():
+            self.source_box.addItem(f"camera {index}", str(index))
+        self.source_box.addItem("Open video…", "open-video")
+        self.source_box.addItem("Open image folder…", "open-folder")
+        self.source_box.activated.connect(self._on_source_chosen)
+        toolbar.addWidget(QLabel(" Source ", self))
+        toolbar.addWidget(self.source_box)
+
+        self.open_model_action = self._action(toolbar, "Open model…", "Ctrl+O", self._on_open_model_triggered)
+        toolbar.addSeparator()
+        self.mirror_action = self._action(toolbar, "Mirror", "M", self.set_mirror, checkable=True, checked=self.mirror)
+        self.pause_action = self._action(toolbar, "Pause", "Space", self.set_paused, checkable=True)
+        self.screenshot_action = self._action(toolbar, "Screenshot", "S", self._on_screenshot_triggered)
+        self.record_action = self._action(toolbar, "Record", "Ctrl+R", self.set_recording, checkable=True)
+        # Settings on a second row, so a normal-width window shows every control.
+        self.addToolBarBreak()
+        toolbar = QToolBar("Settings", self)
+        toolbar.setMovable(False)
+        self.addToolBar(toolbar)
+        self.background_action = self._action(toolbar, "Background", "B", self.pipeline.request_background)
+        self.background_action.setToolTip("Silhouette models: with no hand in the box, take it as the background (B); R resets")
+        self.reset_background_action = self._action(None, "Reset background", "R", self.pipeline.reset_background)
+        toolbar.addSeparator()
+
+        self.threshold_box = QDoubleSpinBox(self)
+        self.threshold_box.setRange(0.0, 1.0)
+        self.threshold_box.setSingleStep(0.05)
+        self.threshold_box.setDecimals(2)
+        self.threshold_box.setValue(self.pipeline.threshold)
+        self.threshold_box.setToolTip("Below this confidence the app shows \"no gesture\"")
+        self.threshold_box.valueChanged.connect(self.set_threshold)
+        toolbar.addWidget(QLabel(" Threshold ", self))
+        toolbar.addWidget(self.threshold_box)
+
+        self.smoothing_box = QSpinBox(self)
+        self.smoothing_box.setRange(1, 60)
+        self.smoothing_box.setValue(self.pipeline.smoothing)
+        self.smoothing_box.setSuffix(" frames")
+        self.smoothing_box.setSpecialValueText("off")  # shown for the minimum, 1 frame
+        self.smoothing_box.setToolTip("Average the probabilities over this many recent frames (off = 1)")
+        self.smoothing_box.valueChanged.connect(self.set_smoothing)
+        toolbar.addWidget(QLabel(" Smoothing ", self))
+        toolbar.addWidget(self.smoothing_box)
+        self._action(None, "Quit", QKeySequence.StandardKey.Quit, self.close)
+
+        central = QWidget(self)
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        self.banner = QLabel(self)
+        self.banner.setStyleSheet(BANNER_STYLE)
+        self.banner.setWordWrap(True)
+        self.banner.hide()
+        self.video_view = VideoView(self)
+        self.video_view.roi_moved.connect(self._on_roi_moved)
+        self.video_view.roi_resized.connect(self._on_roi_resized)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.video_view, 1)
+        self.setCentralWidget(central)
+        self.resize(900, 680)
+
+    def _action(self, toolbar, text, shortcut, slot, checkable=False, checked=False) -> QAction:
+        action = QAction(text, self)
+        action.setShortcut(QKeySequence(shortcut))
+        action.setCheckable(checkable)
+        if checkable:
+            action.setChecked(checked)
+            action.toggled.connect(slot)
+        else:
+            action.triggered.connect(lambda _checked=False: slot())
+        self.addAction(action)  # shortcuts work even for actions not on the toolbar
+        if toolbar is not None:
+            toolbar.addAction(action)
+        return action
+
+    # ---- sources ------------------------------------------------------------------------------
+    def set_source(self, source: FrameSource) -> None:
+        """Show this source from now on (the previous one is stopped and closed)."""
+        self._stop_capture()
+        self.source = source
+        self.pipeline.smoothing = self.pipeline.smoothing  # a new scene: forget the old history
+        self._display_rate.reset()
+        self.capture_worker = CaptureWorker(source, self.slot, mirror=self.mirror, parent=self)
+        self.capture_worker.paused = self.paused
+        self.capture_worker.source_failed.connect(self.show_banner)
+        self.capture_worker.source_recovered.connect(self.hide_banner)
+        self.capture_worker.source_ended.connect(self._on_source_ended)
+        self.capture_worker.start()
+        self.display_timer.start(max(5, int(round(1000.0 / max(source.fps, 1.0)))))
+        self._update_status()
+
+    def open_source_spec(self, spec) -> bool:
+        """Open "0", a file, a folder or "demo" and show it; a failure becomes a banner."""
+        try:
+            source = open_source(spec, loop=self.loop or str(spec) == "demo")
+        except SourceError as exc:
+            self.show_banner(str(exc))
+            return False
+        self.hide_banner()
+        self.set_source(source)
+        return True
+
+    def _on_source_chosen(self, row: int) -> None:
+        choice = self.source_box.itemData(row)
+        if choice == "open-video":
+            path, _ = QFileDialog.getOpenFileName(self, "Open a video", str(self.save_dir), "Videos (*.mp4 *.avi *.mkv *.mov *.webm *.m4v);;All files (*)")
+            if path:
+                self.open_source_spec(path)
+        elif choice == "open-folder":
+            path = QFileDialog.getExistingDirectory(self, "Open a folder of images", str(self.save_dir))
+            if path:
+                self.open_source_spec(path)
+        else:
+            self.open_source_spec(choice)
+
+    def _on_source_ended(self, message: str) -> None:
+        self.show_banner(message)
+        self._update_status()
+
+    def _stop_capture(self) -> None:
+        if self.capture_worker is not None:
+            if not self.capture_worker.stop():
+                logger.warning("capture thread did not stop in time")
+            self.capture_worker = None
+        if self.source is not None:
+            self.source.close()
+            self.source = None
+
+    # ---- model --------------------------------------------------------------------------------
+    def load_model(self, path) -> None:
+        """Load a bundle in the background; on failure a dialog names the problem and the old model stays."""
+        self.inference_worker.load_model(path)
+        self._banner_before_loading = self.banner_text
+        self.show_banner(f"Loading model {Path(path).name}…")
+
+    def _on_open_model_triggered(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Open a model bundle (the bundle/ folder gesture-train wrote)", str(self.save_dir))
+        if path:
+            self.load_model(path)
+
+    def _restore_banner(self) -> None:
+        """Put back what the banner said before "Loading model…" (e.g. that there is no camera)."""
+        if self._banner_before_loading:
+            self.show_banner(self._banner_before_loading)
+        else:
+            self.hide_banner()
+        self._banner_before_loading = ""
+
+    def _on_model_loaded(self, name: str) -> None:
+        self.model_name = name
+        self._restore_banner()
+        silhouette = self.pipeline.classifier is not None and self.pipeline.classifier.input_style == "silhouette"
+        if silhouette:
+            self.show_banner("Silhouette model: clear the box and press B to capture the background; R resets it.")
+        self._update_status()
+
+    def _on_model_failed(self, path: str, message: str) -> None:
+        keeps = f"Still using {self.model_name}." if self.model_name else "No model is loaded; the video keeps playing."
+        self._restore_banner()
+        if not self.model_name:
+            self.show_banner(f"No model loaded ({Path(path).name} could not be used). Open one with Open model….")
+        box = QMessageBox(QMessageBox.Icon.Warning, "Cannot load the model", f"{message}\n\n{keeps}", QMessageBox.StandardButton.Ok, self)
+        # open(), not exec(): a modal loop here would stall the video behind the dialog.
+        box.open()
+        self.model_error_box = box
+        self._update_status()
+
+    def _on_device_selected(self, name: str) -> None:
+        self.device_name = name
+
+    # ---- settings -----------------------------------------------------------------------------
+    def set_threshold(self, value: float) -> None:
+        self.pipeline.threshold = float(value)
+        if self.threshold_box.value() != value:
+            self.threshold_box.setValue(value)
+
+    def set_smoothing(self, frames: int) -> None:
+        self.pipeline.smoothing = int(frames)
+        if self.smoothing_box.value() != frames:
+            self.smoothing_box.setValue(frames)
+
+    def set_mirror(self, on: bool) -> None:
+        self.mirror = bool(on)
+        if self.capture_worker is not None:
+            self.capture_worker.mirror = self.mirror
+
+    def set_paused(self, on: bool) -> None:
+        self.paused = bool(on)
+        if self.capture_worker is not None:
+            self.capture_worker.paused = self.paused
+        self._update_status()
+
+    def _on_roi_moved(self, cx: float, cy: float) -> None:
+        self.pipeline.roi = self.pipeline.roi.moved_to(cx, cy)
+
+    def _on_roi_resized(self, steps: float) -> None:
+        self.pipeline.roi = self.pipeline.roi.resized(self.pipeline.roi.size * (1.05 ** steps))
+
+    # ---- screenshots and recording ------------------------------------------------------------
+    def _timestamped(self, suffix: str) -> Path:
+        return self.save_dir / f"gesture-app-{time.strftime('%Y%m%d-%H%M%S')}{suffix}"
+
+    def save_frame_screenshot(self, path=None) -> Path | None:
+        """Save the annotated frame as shown (full resolution) as a PNG."""
+        if self.last_annotated_bgr is None:
+            self.show_banner("Nothing to save yet: no frame has been shown.")
+            return None
+        path = Path(path) if path is not None else self._timestamped(".png")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not cv2.imwrite(str(path), self.last_annotated_bgr):
+            self.show_banner(f"Could not write {path}; choose a writable folder with --save-dir.")
+            return None
+        self.statusBar().showMessage(f"Saved {path}", 5000)
+        self.screenshot_saved.emit(str(path))
+        return path
+
+    def _on_screenshot_triggered(self) -> None:
+        self.save_frame_screenshot()
+
+    def save_window_screenshot(self, path) -> Path:
+        """The whole window (toolbar, banner, video) as a PNG."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not self.grab().save(str(path), "PNG"):
+            raise OSError(f"Could not write {path}")
+        return path
+
+    def set_recording(self, on: bool) -> None:
+        """Start or stop recording the annotated video (file named by time, in save_dir)."""
+        if not on:
+            if self._recorder is not None:
+                self._recorder.release()
+                self._recorder = None
+                self.statusBar().showMessage(f"Recorded {self.recording_path}", 5000)
+            self._sync_action(self.record_action, False)
+            return
+        if self._recorder is not None:
+            return
+        if self.last_frame_bgr is None:
+            self.show_banner("Nothing to record yet: no frame has been shown.")
+            self._sync_action(self.record_action, False)
+            return
+        path = self._timestamped(".mp4")
+        fps = self.source.fps if self.source is not None else 30.0
+        try:
+            self._recorder = open_video_writer(path, fps, self.last_frame_bgr.shape)
+        except OSError as exc:
+            self.show_banner(str(exc))
+            self._sync_action(self.record_action, False)
+            return
+        self.recording_path = path
+        self._recording_shape = self.last_frame_bgr.shape[:2]
+        self._sync_action(self.record_action, True)
+        self._update_status()
+
+    @staticmethod
+    def _sync_action(action: QAction, checked: bool) -> None:
+        if action.isChecked() != checked:
+            action.blockSignals(True)
+            action.setChecked(checked)
+            action.blockSignals(False)
+
+    # ---- the live loop ------------------------------------------------------------------------
+    def _on_prediction_ready(self, prediction: Prediction) -> None:
+        self.last_prediction = prediction
+        if prediction.classified:
+            self._inference_rate.tick()
+        self.prediction_received.emit(prediction)
+
+    def _on_display_tick(self) -> None:
+        index, frame_bgr = self.slot.newest()
+        if frame_bgr is None or index == self._shown_index:
+            return
+        self._shown_index = index
+        self._display_rate.tick()
+        self.last_frame_bgr = frame_bgr
+        self.last_annotated_bgr = draw_overlay(frame_bgr, self.last_prediction, self.pipeline.roi, self.overlay_stats())
+        if self._recorder is not None:
+            self._write_recording(self.last_annotated_bgr)
+        self.video_view.set_image(bgr_to_qimage(self.last_annotated_bgr))
+        self.frames_shown += 1
+        self.frame_shown.emit(index)
+
+    def _write_recording(self, annotated_bgr: np.ndarray) -> None:
+        height, width = self._recording_shape
+        if annotated_bgr.shape[:2] != (height, width):
+            # A folder's photos differ in size; the video's frame size is fixed by its first frame.
+            annotated_bgr = cv2.resize(annotated_bgr, (width, height))
+        self._recorder.write(annotated_bgr)
+
+    def overlay_stats(self) -> OverlayStats:
+        prediction = self.last_prediction
+        classified = prediction is not None and prediction.classified
+        message = ""
+        if self.inference_worker.loading:
+            message = "loading model…"
+        elif self.pipeline.classifier is None:
+            message = NO_MODEL
+        elif self.paused:
+            message = "paused"
+        if self._recorder is not None:
+            message = (message + "   " if message else "") + "● recording"
+        return OverlayStats(
+            display_fps=self._display_rate.rate,
+            inference_fps=self._inference_rate.rate if classified else None,
+            latency_ms=prediction.latency_ms if classified else None,
+            device=self.device_name or ("" if self.pipeline.classifier is None else "CPU"),
+            model=self.model_name,
+            message=message,
+        )
+
+    # ---- messages -----------------------------------------------------------------------------
+    def show_banner(self, message: str) -> None:
+        self.banner.setText(message)
+        self.banner.show()
+
+    def hide_banner(self) -> None:
+        self.banner.hide()
+
+    @property
+    def banner_text(self) -> str:
+        return "" if self.banner.isHidden() else self.banner.text()
+
+    def _update_status(self) -> None:
+        parts = [f"source: {self.source.name}" if self.source is not None else "no source"]
+        parts.append(f"model: {self.model_name}" if self.model_name else NO_MODEL)
+        if self.paused:
+            parts.append("paused")
+        if self._recorder is not None:
+            parts.append(f"recording to {self.recording_path}")
+        self.statusBar().showMessage("   |   ".join(parts))
+
+    # ---- shutting down ------------------------------------------------------------------------
+    def shutdown(self) -> None:
+        """Stop the timer and both threads, close the source and any recording (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        self.display_timer.stop()
+        self._stop_capture()
+        self.slot.close()
+        if not self.inference_worker.stop():
+            logger.warning("inference thread did not stop in time")
+        if self._recorder is not None:
+            self._recorder.release()
+            self._recorder = None
+
+    def closeEvent(self, event) -> None:
+        self.shutdown()
+        super().closeEvent(event)

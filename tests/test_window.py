@@ -1,0 +1,201 @@
+"""The live window, offscreen: frames in, predictions out, overlay drawn, faults survived, threads stopped."""
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from app_helpers import FakeClassifier, GeneratedSource
+from gesture_app.overlay import class_colour_bgr, label_area
+from gesture_app.qt_image import qimage_to_bgr
+from gesture_app.roi import RegionOfInterest
+from gesture_app.window import MainWindow
+from models import NO_GESTURE
+
+CONFIDENT_STOP = [0.02, 0.03, 0.05, 0.85, 0.05]
+HESITANT_OK = [0.2, 0.1, 0.4, 0.2, 0.1]
+WAIT_MS = 5000
+
+
+@pytest.fixture
+def make_window(qtbot, tmp_path):
+    windows = []
+
+    def make(source=None, classifier=None, **options):
+        options.setdefault("cameras", [])  # no probing for cameras in tests
+        options.setdefault("save_dir", tmp_path)
+        window = MainWindow(source, classifier=classifier, **options)
+        qtbot.addWidget(window)
+        window.show()
+        windows.append(window)
+        return window
+
+    yield make
+    for window in windows:
+        window.shutdown()
+
+
+def _wait_frames(qtbot, window, count):
+    qtbot.waitUntil(lambda: window.frames_shown >= count, timeout=WAIT_MS)
+
+
+def _has_colour(image_bgr, colour_bgr, tolerance=30, minimum=80):
+    distance = np.abs(image_bgr.reshape(-1, 3).astype(int) - np.array(colour_bgr)).sum(axis=1)
+    return (distance < tolerance).sum() >= minimum
+
+
+def test_window_shows_frames_predicts_and_draws_the_overlay(qtbot, make_window):
+    source = GeneratedSource(fps=60, size=(640, 480))
+    window = make_window(source, FakeClassifier(CONFIDENT_STOP), smoothing=1)
+    with qtbot.waitSignal(window.prediction_received, timeout=WAIT_MS) as blocker:
+        pass
+    assert blocker.args[0].label == "stop"
+    _wait_frames(qtbot, window, window.frames_shown + 3)
+    qtbot.waitUntil(lambda: window.last_prediction is not None, timeout=WAIT_MS)
+    _wait_frames(qtbot, window, window.frames_shown + 2)
+    x0, y0, x1, y1 = label_area(window.last_annotated_bgr.shape)
+    assert _has_colour(window.last_annotated_bgr[y0:y1, x0:x1], class_colour_bgr("stop"))
+    # and the same pixels reach the screen: grab the painted widget
+    painted_bgr = qimage_to_bgr(window.video_view.grab().toImage())
+    assert _has_colour(painted_bgr, class_colour_bgr("stop"), minimum=40)
+    assert window.overlay_stats().display_fps is not None and window.overlay_stats().latency_ms is not None
+
+
+def test_threshold_set_in_the_window_turns_a_label_into_no_gesture(qtbot, make_window):
+    window = make_window(GeneratedSource(fps=60), FakeClassifier(CONFIDENT_STOP), smoothing=1)
+    qtbot.waitUntil(lambda: window.last_prediction is not None and window.last_prediction.label == "stop", timeout=WAIT_MS)
+    window.threshold_box.setValue(0.9)  # as the user would, through the spin box
+    assert window.pipeline.threshold == pytest.approx(0.9)
+    qtbot.waitUntil(lambda: window.last_prediction.label == NO_GESTURE, timeout=WAIT_MS)
+    assert window.last_prediction.confidence == pytest.approx(0.85)
+
+
+def test_smoothing_averages_and_can_be_turned_off(qtbot, make_window):
+    alternating = FakeClassifier([CONFIDENT_STOP, HESITANT_OK] * 5000)
+    window = make_window(GeneratedSource(fps=60), alternating, smoothing=1, threshold=0.5)
+    labels = []
+    window.prediction_received.connect(lambda p: labels.append(p.label))
+    qtbot.waitUntil(lambda: len(labels) >= 6, timeout=WAIT_MS)
+    assert {"stop", NO_GESTURE} <= set(labels)  # off: the label flickers with every frame
+    window.smoothing_box.setValue(10)
+    assert window.pipeline.smoothing == 10
+    labels.clear()
+    qtbot.waitUntil(lambda: len(labels) >= 12, timeout=WAIT_MS)
+    # averaged, stop (0.85/0.2) beats ok (0.05/0.4) by far: after warm-up, stop every frame
+    assert labels[2:] == ["stop"] * len(labels[2:])
+
+
+def test_window_survives_a_source_that_raises_mid_stream(qtbot, make_window):
+    source = GeneratedSource(fps=60, fail_at=5)
+    window = make_window(source, FakeClassifier(CONFIDENT_STOP))
+    with qtbot.waitSignal(window.capture_worker.source_failed, timeout=WAIT_MS) as blocker:
+        pass
+    assert "broke" in blocker.args[0]
+    _wait_frames(qtbot, window, 10)  # frames keep coming after the fault
+    assert window.capture_worker.isRunning()
+    qtbot.waitUntil(lambda: window.banner_text == "", timeout=WAIT_MS)  # recovery clears the banner
+
+
+def test_source_that_keeps_failing_is_given_up_with_a_message(qtbot, make_window):
+    class Broken(GeneratedSource):
+        def read(self):
+            raise OSError("device unplugged")
+
+    window = make_window(Broken(fps=60), FakeClassifier(CONFIDENT_STOP))
+    qtbot.waitUntil(lambda: "Gave up" in window.banner_text, timeout=WAIT_MS * 2)
+    assert window.isVisible()
+
+
+def test_end_of_video_is_reported(qtbot, make_window):
+    window = make_window(GeneratedSource(frames=4, fps=60), FakeClassifier(CONFIDENT_STOP))
+    qtbot.waitUntil(lambda: "ended" in window.banner_text, timeout=WAIT_MS)
+    assert window.frames_shown >= 1
+
+
+def test_close_stops_threads_and_closes_the_source(qtbot, make_window):
+    source = GeneratedSource(fps=60)
+    window = make_window(source, FakeClassifier(CONFIDENT_STOP))
+    _wait_frames(qtbot, window, 3)
+    capture, inference = window.capture_worker, window.inference_worker
+    window.close()
+    assert capture.isFinished() and inference.isFinished()
+    assert source.closed and window.capture_worker is None
+    assert not window.display_timer.isActive()
+
+
+def test_no_model_still_shows_video_and_says_so(qtbot, make_window):
+    window = make_window(GeneratedSource(fps=60, size=(640, 480)))
+    _wait_frames(qtbot, window, 3)
+    assert window.overlay_stats().message == "no model loaded"
+    assert "no model loaded" in window.statusBar().currentMessage()
+
+
+def test_mirror_pause_and_roi_controls(qtbot, make_window):
+    from PySide6.QtCore import QPoint, Qt
+
+    window = make_window(GeneratedSource(fps=60), FakeClassifier(CONFIDENT_STOP))
+    _wait_frames(qtbot, window, 2)
+    assert window.last_frame_bgr[5, 0, 1] < 20  # green ramps up left to right
+    window.mirror_action.trigger()
+    qtbot.waitUntil(lambda: window.last_frame_bgr[5, 0, 1] > 230, timeout=WAIT_MS)
+
+    window.pause_action.trigger()
+    qtbot.wait(150)
+    shown = window.frames_shown
+    qtbot.wait(200)
+    assert window.frames_shown <= shown + 1 and window.overlay_stats().message == "paused"
+    window.pause_action.trigger()
+    _wait_frames(qtbot, window, shown + 3)
+
+    before = window.pipeline.roi
+    view = window.video_view
+    qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=QPoint(view.width() // 4, view.height() // 2))
+    assert window.pipeline.roi.cx < before.cx and window.pipeline.roi.size == before.size
+
+
+def test_screenshot_and_recording_write_files(qtbot, make_window, tmp_path):
+    window = make_window(GeneratedSource(fps=60), FakeClassifier(CONFIDENT_STOP))
+    _wait_frames(qtbot, window, 2)
+    shot = window.save_frame_screenshot(tmp_path / "frame.png")
+    assert cv2.imread(str(shot)).shape == window.last_annotated_bgr.shape
+    window.record_action.trigger()
+    assert window.recording_path is not None
+    _wait_frames(qtbot, window, window.frames_shown + 6)
+    window.record_action.trigger()
+    capture = cv2.VideoCapture(str(window.recording_path))
+    count = 0
+    while capture.read()[0]:
+        count += 1
+    assert count >= 6
+
+
+def _damaged_bundle(tmp_path):
+    folder = tmp_path / "damaged"
+    folder.mkdir()
+    (folder / "bundle.json").write_text("{ not json")
+    return folder
+
+
+def test_damaged_bundle_names_the_problem_and_keeps_the_previous_model(qtbot, make_window, tmp_path):
+    previous = FakeClassifier(CONFIDENT_STOP)
+    window = make_window(GeneratedSource(fps=60), previous, device="cpu")
+    with qtbot.waitSignal(window.inference_worker.model_failed, timeout=30000):
+        window.load_model(_damaged_bundle(tmp_path))
+    box = window.model_error_box
+    assert box is not None and box.isVisible()
+    assert "damaged" in box.text() and "Still using fake" in box.text()
+    assert window.pipeline.classifier is previous
+    qtbot.waitUntil(lambda: window.last_prediction is not None and window.last_prediction.label == "stop", timeout=WAIT_MS)
+    box.close()
+
+
+def test_window_loads_a_real_bundle_and_classifies(qtbot, make_window, tiny_bundle):
+    window = make_window(GeneratedSource(fps=30), model_path=tiny_bundle, device="cpu", threshold=0.0)
+    with qtbot.waitSignal(window.inference_worker.model_loaded, timeout=60000):
+        pass
+    qtbot.waitUntil(lambda: window.last_prediction is not None and window.last_prediction.classified, timeout=WAIT_MS)
+    prediction = window.last_prediction
+    assert prediction.probs.sum() == pytest.approx(1.0, abs=1e-3) and prediction.label != NO_GESTURE
+    assert window.device_name.startswith("CPU") and window.model_name.startswith("bundle")
+    assert window.banner_text == ""
