@@ -78,7 +78,9 @@ def draw_capture_overlay(
     scale = canvas_bgr.shape[0] / 480
     if recording:
         cv2.circle(canvas_bgr, (int(24 * scale), int(24 * scale)), int(9 * scale), BOX_RECORDING_BGR, -1, cv2.LINE_AA)
-        cv2.putText(canvas_bgr, "REC", (int(40 * scale), int(33 * scale)), cv2.FONT_HERSHEY_SIMPLEX, 0.8 * scale, BOX_RECORDING_BGR, max(1, int(2 * scale)), cv2.LINE_AA)
+        origin = (int(40 * scale), int(33 * scale))
+        weight = max(1, int(2 * scale))
+        cv2.putText(canvas_bgr, "REC", origin, cv2.FONT_HERSHEY_SIMPLEX, 0.8 * scale, BOX_RECORDING_BGR, weight, cv2.LINE_AA)
     if countdown_s is not None:
         text = f"{max(1, int(np.ceil(countdown_s)))}"
         font_scale = 3.0 * scale
@@ -209,7 +211,6 @@ class CaptureWindow(QMainWindow):
         self._held = False
         self._state = "idle"  # idle | countdown | recording
         self._countdown_end = 0.0
-        self._shots_this_press = 0
 
         self.setWindowTitle(f"gesture-capture — {writer.root}")
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
@@ -566,7 +567,6 @@ class CaptureWindow(QMainWindow):
         if self._held:
             return
         self._held = True
-        self._shots_this_press = 0
         if self.current_class is None:
             self._report_error("Select a class first (a button on the right or keys 1–9).")
             self._held = False
@@ -600,7 +600,6 @@ class CaptureWindow(QMainWindow):
         if saved is None:
             self.statusBar().showMessage(f"Not saved: {self.capturer.skip_reason}.", 2000)
             return
-        self._shots_this_press += 1
         self.error_banner.hide()
         self.image_saved.emit(saved)
 
