@@ -14,8 +14,8 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QIcon, QKeySequence, QPixmap
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QIcon, QImage, QKeySequence, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QApplication,
     QButtonGroup,
@@ -55,8 +55,12 @@ from .dataset_writer import (
     split_counts,
     validate_class_name,
 )
+from .qt_env import use_pyside_plugins
 from .qt_image import bgr_to_qimage
 from .roi import DEFAULT_ROI, RegionOfInterest
+
+# Importing cv2 pointed Qt at OpenCV's own plugins; undo that before any QApplication exists.
+use_pyside_plugins()
 
 logger = logging.getLogger(__name__)
 
@@ -143,6 +147,59 @@ class _LiveReader:
     def stop(self) -> None:
         self._stop_event.set()
         self._thread.join(timeout=2.0)
+
+
+class _PreviewView(QWidget):
+    """Paints the frame letterboxed; click or drag to move the box, scroll to resize it (as in gesture-app)."""
+
+    roi_moved = Signal(float, float)  # new centre, in frame fractions
+    roi_resized = Signal(float)  # scroll steps: +1 larger, -1 smaller
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._image: QImage | None = None
+        self._target = QRectF()
+        self.setMinimumSize(480, 360)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setToolTip("Click or drag to move the box; scroll to resize it")
+
+    def set_image(self, image: QImage) -> None:
+        self._image = image
+        self.update()
+
+    def paintEvent(self, event) -> None:
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), Qt.GlobalColor.black)
+        if self._image is not None and not self._image.isNull():
+            size = self._image.size().scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio)
+            x = (self.width() - size.width()) / 2
+            y = (self.height() - size.height()) / 2
+            self._target = QRectF(x, y, size.width(), size.height())
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+            painter.drawImage(self._target, self._image)
+        painter.end()
+
+    def _fractions(self, position: QPointF) -> tuple[float, float] | None:
+        if self._target.isEmpty():
+            return None
+        return (
+            (position.x() - self._target.x()) / self._target.width(),
+            (position.y() - self._target.y()) / self._target.height(),
+        )
+
+    def mousePressEvent(self, event) -> None:
+        self.mouseMoveEvent(event)
+
+    def mouseMoveEvent(self, event) -> None:
+        if event.buttons() & Qt.MouseButton.LeftButton:
+            where = self._fractions(event.position())
+            if where is not None:
+                self.roi_moved.emit(*where)
+
+    def wheelEvent(self, event) -> None:
+        steps = event.angleDelta().y() / 120
+        if steps:
+            self.roi_resized.emit(steps)
 
 
 class _ClassRow:
@@ -244,11 +301,9 @@ class CaptureWindow(QMainWindow):
     # -- layout ---------------------------------------------------------------------------------
 
     def _build_ui(self, input_style: str, burst_fps: float, save_full_frame: bool) -> None:
-        self.preview = QLabel("waiting for the first frame…")
-        self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.preview.setMinimumSize(480, 360)
-        self.preview.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self.preview.setStyleSheet("background: #202020; color: #c0c0c0;")
+        self.preview = _PreviewView()
+        self.preview.roi_moved.connect(self._on_roi_moved)
+        self.preview.roi_resized.connect(self._on_roi_resized)
 
         self.error_banner = QLabel()
         self.error_banner.setWordWrap(True)
@@ -544,10 +599,7 @@ class CaptureWindow(QMainWindow):
         canvas_bgr = draw_capture_overlay(
             frame_bgr, self.capturer.roi, recording=self._state == "recording", countdown_s=countdown_left
         )
-        pixmap = QPixmap.fromImage(bgr_to_qimage(canvas_bgr))
-        self.preview.setPixmap(
-            pixmap.scaled(self.preview.size(), Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
-        )
+        self.preview.set_image(bgr_to_qimage(canvas_bgr))
         if self._image_bgr is not None:
             crop = QPixmap.fromImage(bgr_to_qimage(self._image_bgr))
             self.crop_preview.setPixmap(
@@ -716,6 +768,24 @@ class CaptureWindow(QMainWindow):
             self.style_hint.setText("Silhouette: take your hand out of the box and press B to capture the background.")
         else:
             self.style_hint.setText("Silhouette: white hand on black is saved. R resets the background.")
+
+    def _on_roi_moved(self, cx: float, cy: float) -> None:
+        self._set_roi(self.capturer.roi.moved_to(cx, cy))
+
+    def _on_roi_resized(self, steps: float) -> None:
+        self._set_roi(self.capturer.roi.resized(self.capturer.roi.size * (1.05**steps)))
+
+    def _set_roi(self, roi: RegionOfInterest) -> None:
+        self.capturer.roi = roi
+        extractor = self.capturer.extractor
+        if extractor is not None and extractor.has_background:
+            # The background was of the old box; a silhouette against it would be noise.
+            extractor.reset()
+            self._update_style_hint()
+            self.statusBar().showMessage("The box moved: take your hand out and capture the background again (B).", 5000)
+        if self._frame_bgr is not None:
+            self._image_bgr = self.capturer.image_for(self._frame_bgr)
+            self._show_frame(self._frame_bgr, None)
 
     def _on_input_style_changed(self, style: str) -> None:
         self.capturer.input_style = style

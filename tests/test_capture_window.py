@@ -331,3 +331,30 @@ def test_a_live_source_is_read_off_the_gui_thread_and_survives_an_interruption(t
     assert window.source.interrupted
     assert 5 < window.frames_shown <= 30  # the newest frame is shown; stale ones may be skipped
     assert window._live_reader is None  # stopped at the end
+
+
+def test_dragging_and_scrolling_the_preview_moves_and_resizes_the_box(tmp_path, make_window, qtbot, clock):
+    from PySide6.QtCore import QPoint, QPointF
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication
+
+    window = make_window(tmp_path)
+    step(window, clock)
+    qtbot.wait(10)  # paint once so the preview knows where the frame is
+    window.preview.repaint()
+    centre = window.preview.rect().center()
+    qtbot.mouseClick(window.preview, Qt.MouseButton.LeftButton, pos=centre)
+    assert window.capturer.roi.cx == pytest.approx(0.5, abs=0.02)
+    assert window.capturer.roi.cy == pytest.approx(0.5, abs=0.02)
+    size = window.capturer.roi.size
+    wheel = QWheelEvent(
+        QPointF(centre), QPointF(window.preview.mapToGlobal(centre)), QPoint(0, 0), QPoint(0, -240),
+        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False,
+    )
+    QApplication.sendEvent(window.preview, wheel)
+    assert window.capturer.roi.size == pytest.approx(size / 1.05**2)
+    window.press_record()
+    window.release_record()
+    saved = window.recent_captures()[0]
+    side = int(round(window.capturer.roi.size * 120))
+    assert read_image_bgr(saved.path).shape[:2] == (side, side)
