@@ -120,7 +120,7 @@ def _extractor(input_style: str):
 
 
 def run_headless(args, writer: DatasetWriter) -> int:
-    from .sources import SourceError, open_source
+    from .sources import SourceError, SourceInterrupted, open_source
 
     if not args.class_name or args.count is None:
         logger.error("--headless needs --class NAME and --count N, e.g. --headless --class fist --count 100.")
@@ -140,7 +140,15 @@ def run_headless(args, writer: DatasetWriter) -> int:
                 save_full_frame=args.full_frame,
                 source_name=source.name,
             )
-            for frame_bgr in source:
+            while True:
+                try:
+                    frame_bgr = source.read()
+                except SourceInterrupted as exc:
+                    # A camera that stops for a moment reopens itself; wait for it (Ctrl+C to give up).
+                    logger.warning("%s", exc)
+                    continue
+                if frame_bgr is None:
+                    break
                 frames += 1
                 if extractor is not None and not extractor.has_background:
                     # Without a person to press B, the first frame is the background.

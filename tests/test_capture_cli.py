@@ -151,3 +151,27 @@ def test_captured_dataset_is_accepted_by_training(tmp_path, hand_crops):
     assert dataset.layout == "per-class"
     assert sum(len(split) for split in dataset.splits.values()) == 18  # full frames and manifest ignored
     assert dataset.report.unreadable == []
+
+
+def test_headless_waits_through_a_camera_interruption(tmp_path, monkeypatch, capsys):
+    from gesture_app import sources
+    from gesture_app.sources import FrameSource, SourceInterrupted
+
+    class FlakyCamera(FrameSource):
+        name = "camera 0"
+        live = True
+
+        def __init__(self):
+            self.reads = 0
+
+        def read(self):
+            self.reads += 1
+            if self.reads in (2, 3):
+                raise SourceInterrupted("Camera 0 stopped delivering frames; retrying every 1 s.")
+            return np.full((120, 160, 3), self.reads * 10, np.uint8)
+
+    monkeypatch.setattr(sources, "open_source", lambda spec, **kwargs: FlakyCamera())
+    assert capture_cli.main(["--headless", "--source", "0", "--out", str(tmp_path), "--class", "ok", "--count", "3"]) == 0
+    captured = capsys.readouterr()
+    assert "stopped delivering" in captured.err
+    assert len(list((tmp_path / "ok").glob("*.jpg"))) == 3
