@@ -204,13 +204,19 @@ def test_a_name_taken_meanwhile_is_never_overwritten(tmp_path, monkeypatch):
 
 
 def _save_many(root, count, seed):
+    """Runs in a child process: save `count` images, proposing the same names as the other child."""
+    import itertools
+
+    numbers = itertools.count()
+    dataset_writer._new_name = lambda class_name, stamp, suffix: f"clash-{next(numbers)}{suffix}"
     writer = DatasetWriter(root)
     for i in range(count):
         writer.save("ok", crop_bgr(seed + i, size=16))
 
 
 def test_two_processes_on_one_folder_never_collide(tmp_path):
-    context = multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn")
+    # spawn, not fork: the test process may already run Qt and TensorFlow threads.
+    context = multiprocessing.get_context("spawn")
     workers = [context.Process(target=_save_many, args=(tmp_path, 25, seed)) for seed in (0, 100)]
     for worker in workers:
         worker.start()
@@ -219,7 +225,7 @@ def test_two_processes_on_one_folder_never_collide(tmp_path):
         assert worker.exitcode == 0
     files = files_on_disk(tmp_path, "ok")
     rows = manifest_rows(tmp_path)
-    assert len(files) == 50
+    assert len(files) == 50  # none overwritten, though both proposed clash-0, clash-1, ...
     assert sorted(row["file"] for row in rows) == [f"ok/{name}" for name in files]
 
 
