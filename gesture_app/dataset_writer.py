@@ -24,6 +24,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
+    import msvcrt
+
 from models import CLASS_NAMES
 from models.images import is_image_file
 from models.preprocess import INPUT_STYLES
@@ -181,22 +187,17 @@ def _fsync_directory(folder: Path) -> None:
 def _exclusive_lock(lock_path: Path):
     """An inter-process lock on a file (flock on POSIX, msvcrt on Windows)."""
     with open(lock_path, "a+b") as handle:
-        try:
-            import fcntl
-
+        if fcntl is not None:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-        except ImportError:  # Windows
-            import msvcrt
-
+        else:
             handle.seek(0)
             msvcrt.locking(handle.fileno(), msvcrt.LK_LOCK, 1)
-            try:
-                yield
-            finally:
+        try:
+            yield
+        finally:
+            if fcntl is not None:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+            else:
                 handle.seek(0)
                 msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
 
