@@ -213,10 +213,19 @@ def run_window(args, writer: DatasetWriter, classes: list[str]) -> int:
         return window.save_screenshot(args.screenshot)
     window.start()
     window.show()
+    previous_hook = sys.excepthook
+    sys.excepthook = _report_unexpected
     try:
         return app.exec()
     finally:
+        sys.excepthook = previous_hook
         source.close()
+
+
+def _report_unexpected(exc_type, exc, tb) -> None:
+    """An error escaping a Qt slot: a message for the user, the traceback only with --verbose."""
+    logger.error("Unexpected error: %s. Please report it with the output of --verbose.", exc)
+    logger.debug("details", exc_info=(exc_type, exc, tb))
 
 
 class _StderrHandler(logging.StreamHandler):
