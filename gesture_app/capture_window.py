@@ -68,6 +68,7 @@ BOX_IDLE_BGR = (80, 200, 80)
 BOX_RECORDING_BGR = (40, 40, 230)
 BOX_COUNTDOWN_BGR = (0, 200, 255)
 THUMB_SIZE = 72
+RECORD_LABEL = "● Record (hold Space)"
 
 
 def draw_capture_overlay(
@@ -214,7 +215,6 @@ class _ClassRow:
         self.button.setStyleSheet("QPushButton:checked { background: #2f6db5; color: white; font-weight: bold; }")
         self.progress = QProgressBar()
         self.progress.setRange(0, target)
-        self.progress.setFormat("%v / %m")
         self.progress.setMinimumWidth(120)
         self.split = QLabel()
         self.split.setToolTip("How this class's images divide into train · val · test")
@@ -262,6 +262,7 @@ class CaptureWindow(QMainWindow):
         self.frames_shown = 0
         self.current_class: str | None = None
         self._rows: dict[str, _ClassRow] = {}
+        self._counts: dict[str, int] = {}
         self._session_saves: list[SavedImage] = []  # what Undo takes back, newest last
         self._frame_bgr: np.ndarray | None = None
         self._image_bgr: np.ndarray | None = None  # what would be saved for the current frame
@@ -296,6 +297,7 @@ class CaptureWindow(QMainWindow):
         self._live_index = -1
         self._timer.timeout.connect(self._on_tick)
         self.image_saved.connect(self._on_image_saved)
+        self.recording_changed.connect(self._on_recording_changed)
         self.image_deleted.connect(self._on_image_deleted)
 
     # -- layout ---------------------------------------------------------------------------------
@@ -376,7 +378,7 @@ class CaptureWindow(QMainWindow):
         classes_box.setLayout(classes_layout)
 
         # Recording.
-        self.record_button = QPushButton("● Record (hold Space)")
+        self.record_button = QPushButton(RECORD_LABEL)
         self.record_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.record_button.setMinimumHeight(44)
         self.record_button.setStyleSheet("QPushButton { font-weight: bold; } QPushButton:pressed { background: #c03030; color: white; }")
@@ -467,7 +469,8 @@ class CaptureWindow(QMainWindow):
         return list(self._rows)
 
     def counts(self) -> dict[str, int]:
-        return {name: row.progress.value() for name, row in self._rows.items()}
+        """Images per class on disk, as last shown."""
+        return dict(self._counts)
 
     def _add_class_row(self, name: str) -> None:
         row = _ClassRow(name, self.target)
@@ -517,8 +520,9 @@ class CaptureWindow(QMainWindow):
         if row is None:
             return
         count = self.writer.count(name)
-        row.progress.setMaximum(max(self.target, count))
-        row.progress.setValue(count)
+        self._counts[name] = count
+        row.progress.setValue(min(count, self.target))
+        row.progress.setFormat(f"{count} / {self.target}")
         parts = split_counts(count)
         row.split.setText(f"{parts['train']} · {parts['val']} · {parts['test']}")
         done = count >= self.target
@@ -809,6 +813,9 @@ class CaptureWindow(QMainWindow):
 
     def _on_record_released(self) -> None:
         self.release_record()
+
+    def _on_recording_changed(self, recording: bool) -> None:
+        self.record_button.setText("■ Recording… (release to stop)" if recording else RECORD_LABEL)
 
     def _on_burst_fps_changed(self, value: float) -> None:
         self.burst_clock.fps = value

@@ -89,13 +89,13 @@ def test_holding_space_records_a_burst_at_the_set_rate(tmp_path, make_window, qt
     qtbot.keyClick(window, Qt.Key.Key_2)
     step(window, clock)
     qtbot.keyPress(window, Qt.Key.Key_Space)
-    assert window.recording
+    assert window.recording and "Recording" in window.record_button.text()
     # 1 s at 20 frames per second with a 10-per-second burst: one shot on press, then every other frame.
     step(window, clock, frames=20, dt=0.05)
     qtbot.keyRelease(window, Qt.Key.Key_Space)
     assert not window.recording
     assert window.counts()["fist"] == 11
-    assert window._rows["fist"].progress.value() == 11
+    assert window._rows["fist"].progress.text() == "11 / 550"
     assert window._rows["fist"].split.text() == "8 · 2 · 1"  # as training splits 11 images
     step(window, clock, frames=10)  # released: no more saves
     files = sorted((tmp_path / "fist").glob("*.jpg"))
@@ -171,7 +171,7 @@ def test_undo_and_delete_remove_the_file_and_its_row(tmp_path, make_window, qtbo
     assert not first.path.exists() and second.path.exists()
     assert manifest_files(tmp_path) == [f"cool/{second.path.name}"]
     assert window.recent_captures() == [second]
-    assert window._rows["cool"].progress.value() == 1
+    assert window._rows["cool"].progress.text() == "1 / 550"
 
 
 def test_reopening_a_folder_resumes_counts_and_strip(tmp_path, make_window, clock):
@@ -358,3 +358,14 @@ def test_dragging_and_scrolling_the_preview_moves_and_resizes_the_box(tmp_path, 
     saved = window.recent_captures()[0]
     side = int(round(window.capturer.roi.size * 120))
     assert read_image_bgr(saved.path).shape[:2] == (side, side)
+
+
+def test_counts_past_the_target_are_shown_as_they_are(tmp_path, make_window, clock):
+    window = make_window(tmp_path, target=3)
+    step(window, clock)
+    window.press_record()
+    step(window, clock, frames=5, dt=0.1)
+    window.release_record()
+    row = window._rows["cool"]
+    assert window.counts()["cool"] == 6
+    assert row.progress.text() == "6 / 3" and row.progress.value() == row.progress.maximum() == 3
