@@ -49,6 +49,10 @@ use_pyside_plugins()
 BANNER_STYLE = "QLabel { background: #f4c542; color: #1d1d1d; padding: 6px 10px; font-weight: 600; }"
 
 
+def classifier_style(classifier) -> str:
+    return classifier.input_style if classifier is not None else ""
+
+
 class VideoView(QWidget):
     """Paints the annotated frame, letterboxed; click or drag to move the box, scroll to resize it."""
 
@@ -198,6 +202,9 @@ class MainWindow(QMainWindow):
         self.background_action = self._action(toolbar, "Background", "B", self.pipeline.request_background)
         self.background_action.setToolTip("Silhouette models: with no hand in the box, take it as the background (B); R resets")
         self.reset_background_action = self._action(None, "Reset background", "R", self.pipeline.reset_background)
+        silhouette = classifier_style(self.pipeline.classifier) == "silhouette"
+        self.background_action.setEnabled(silhouette)
+        self.reset_background_action.setEnabled(silhouette)
         toolbar.addSeparator()
 
         self.threshold_box = QDoubleSpinBox(self)
@@ -264,7 +271,8 @@ class MainWindow(QMainWindow):
         self.capture_worker.source_recovered.connect(self.hide_banner)
         self.capture_worker.source_ended.connect(self._on_source_ended)
         self.capture_worker.start()
-        self.display_timer.start(max(5, int(round(1000.0 / max(source.fps, 1.0)))))
+        # Poll at twice the source's rate: each new frame is painted once, within half a frame of arriving.
+        self.display_timer.start(max(5, int(round(500.0 / max(source.fps, 1.0)))))
         self._update_status()
 
     def open_source_spec(self, spec) -> bool:
@@ -327,7 +335,9 @@ class MainWindow(QMainWindow):
     def _on_model_loaded(self, name: str) -> None:
         self.model_name = name
         self._restore_banner()
-        silhouette = self.pipeline.classifier is not None and self.pipeline.classifier.input_style == "silhouette"
+        silhouette = classifier_style(self.pipeline.classifier) == "silhouette"
+        self.background_action.setEnabled(silhouette)
+        self.reset_background_action.setEnabled(silhouette)
         if silhouette:
             self.show_banner("Silhouette model: clear the box and press B to capture the background; R resets it.")
         self._update_status()

@@ -199,3 +199,19 @@ def test_window_loads_a_real_bundle_and_classifies(qtbot, make_window, tiny_bund
     assert prediction.probs.sum() == pytest.approx(1.0, abs=1e-3) and prediction.label != NO_GESTURE
     assert window.device_name.startswith("CPU") and window.model_name.startswith("bundle")
     assert window.banner_text == ""
+
+
+def test_background_key_drives_silhouette_models(qtbot, make_window):
+    from gesture_app.pipeline import NEEDS_BACKGROUND
+
+    window = make_window(GeneratedSource(fps=60), FakeClassifier(CONFIDENT_STOP, input_style="silhouette"))
+    assert window.background_action.isEnabled()
+    qtbot.waitUntil(lambda: window.last_prediction is not None and window.last_prediction.note == NEEDS_BACKGROUND, timeout=WAIT_MS)
+    window.background_action.trigger()
+    # generated frames change every frame, so after the background is taken there is "hand" to classify
+    qtbot.waitUntil(lambda: window.last_prediction.note != NEEDS_BACKGROUND, timeout=WAIT_MS)
+
+
+def test_background_key_is_off_for_colour_models(make_window):
+    window = make_window(GeneratedSource(fps=60), FakeClassifier(CONFIDENT_STOP))
+    assert not window.background_action.isEnabled()
