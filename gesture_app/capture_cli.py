@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -215,9 +216,12 @@ def run_window(args, writer: DatasetWriter, classes: list[str]) -> int:
     window.show()
     previous_hook = sys.excepthook
     sys.excepthook = _report_unexpected
+    # Ctrl+C in the terminal closes the window like the close button (the frame timer lets Python see it).
+    previous_sigint = signal.signal(signal.SIGINT, lambda *_: window.close())
     try:
         return app.exec()
     finally:
+        signal.signal(signal.SIGINT, previous_sigint)
         sys.excepthook = previous_hook
         source.close()
 
