@@ -54,8 +54,13 @@ class Bundle:
         if self._infer is None:
             import tensorflow as tf
 
-            # A tf.function call is ~2x faster per frame than model.predict.
-            self._infer = tf.function(lambda x: self.model(x, training=False), reduce_retracing=True)
+            # A tf.function call is ~2x faster per frame than model.predict; a fixed
+            # signature with a free batch size traces it once.
+            size = self.preprocessing.input_size
+            self._infer = tf.function(
+                lambda x: self.model(x, training=False),
+                input_signature=[tf.TensorSpec((None, size, size, 3), tf.float32)],
+            )
         return np.asarray(self._infer(np.asarray(inputs, dtype=np.float32)))
 
     def predict_bgr(self, image_bgr: np.ndarray) -> np.ndarray:

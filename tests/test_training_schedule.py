@@ -88,9 +88,10 @@ def test_fine_tune_without_model4_says_what_to_run(tmp_path, hand_crops, caplog)
     assert "--runs model4,model4_ft" in caplog.text
 
 
-def test_interrupted_run_resumes_where_it_stopped(tmp_path, hand_crops, monkeypatch):
+@pytest.mark.parametrize("pipeline", [[], ["--no-feature-cache"]], ids=["feature-cache", "per-step"])
+def test_interrupted_run_resumes_where_it_stopped(tmp_path, hand_crops, monkeypatch, pipeline):
     out = tmp_path / "runs"
-    args = ["--data", str(hand_crops), "--out", str(out), "--runs", "model4", *QUICK]
+    args = ["--data", str(hand_crops), "--out", str(out), "--runs", "model4", *QUICK, *pipeline]
     args[args.index("--epochs") + 1] = "3"
     original = runner.EpochLogger.on_epoch_end
 
@@ -188,3 +189,36 @@ def test_weights_file_that_does_not_exist_says_what_to_pass(tmp_path, hand_crops
                      str(tmp_path / "vgg16.h5"), "--input-size", "32", "--epochs", "1"])
     assert code == 2
     assert "--weights none" in caplog.text
+
+
+def test_split_model_composes_to_the_full_model():
+    from models import SCHEDULE
+    from models.architectures import build_model, unfreeze_from
+    from training.feature_cache import split_model
+
+    model = build_model(SCHEDULE["model4"], 5, weights=None, input_size=32)
+    unfreeze_from(model, "block5_conv1")
+    x = np.random.default_rng(0).normal(size=(2, 32, 32, 3)).astype(np.float32)
+    for cut in (None, "block5_conv1"):
+        frozen, head = split_model(model, cut)
+        np.testing.assert_allclose(head(frozen(x)).numpy(), model(x).numpy(), rtol=1e-5, atol=1e-6)
+    frozen, head = split_model(model, "block5_conv1")
+    assert frozen.layers[-1].name == "block4_pool"
+    assert [w.name for w in head.trainable_weights][:2] == ["kernel", "bias"]
+    assert len(head.trainable_weights) == len(model.trainable_weights)  # block 5 + top
+
+
+def test_per_step_pipeline_trains_the_fine_tune_too(tmp_path, hand_crops):
+    out = tmp_path / "runs"
+    code = cli.main(["--data", str(hand_crops), "--out", str(out), "--runs", "model4,model4_ft", *QUICK, "--no-feature-cache"])
+    assert code == 0
+    assert not (out / "feature_cache").exists()
+    for run in ("model4", "model4_ft"):
+        assert (out / run / "metrics.json").is_file()
+        assert json.loads((out / run / "config.json").read_text())["settings"]["feature_cache"] is False
+
+
+def test_feature_cache_is_reused_by_runs_sharing_the_frozen_base(schedule_runs):
+    folders = sorted(p.name.split("-")[0] for p in (schedule_runs / "feature_cache").iterdir())
+    # model1 and model4 share one cache of the whole base; the fine-tune caches block4_pool.
+    assert folders == ["block4_pool", "block5_pool"]

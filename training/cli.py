@@ -63,6 +63,11 @@ def _train_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed for the split, shuffling and augmentation (default 0)")
     p.add_argument("--resume", action="store_true", help="continue runs from their last checkpoint; skip finished runs")
     p.add_argument("--overwrite", action="store_true", help="train runs again even if their folder holds results")
+    p.add_argument("--no-feature-cache", dest="feature_cache", action="store_false",
+                   help="run every step through the whole network with fresh augmentation (the exact, slow pipeline) "
+                   "instead of training on cached outputs of the frozen base")
+    p.add_argument("--cache-copies", type=_positive_int, default=10,
+                   help="augmented copies of each training image in the feature cache (default 10)")
     p.add_argument("--tensorboard", action="store_true", help="also write TensorBoard logs to RUNS/<run>/tensorboard")
     p.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
     return p
@@ -99,7 +104,8 @@ def _run_train(args) -> int:
         data=args.data, out=args.out, runs=args.runs, weights=args.weights, input_size=args.input_size,
         input_style=args.input_style, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
         batch_size=args.batch_size, validation_steps=args.validation_steps, seed=args.seed, resume=args.resume,
-        overwrite=args.overwrite, tensorboard=args.tensorboard,
+        overwrite=args.overwrite, tensorboard=args.tensorboard, feature_cache=args.feature_cache,
+        cache_copies=args.cache_copies,
         classes=[c.strip() for c in args.classes.split(",") if c.strip()] if args.classes else None,
     )
     try:

@@ -31,6 +31,7 @@ from . import reports
 from .augment import evaluation_dataset, training_dataset
 from .dataset import Dataset, load_dataset
 from .evaluate import predict_probs
+from .feature_cache import cached_features, can_cache, feature_batches, split_model
 
 log = logging.getLogger(__name__)
 
@@ -58,13 +59,17 @@ class TrainConfig:
     resume: bool = False
     overwrite: bool = False
     tensorboard: bool = False
+    feature_cache: bool = True  # train frozen-base runs on cached base outputs (see feature_cache.py)
+    cache_copies: int = 10  # augmented copies of each training image in the cache
     classes: list[str] | None = None
+    extra_augmentation: tuple[str, ...] | None = None  # None: each run's own; (): none
     overrides: dict = field(default_factory=dict, init=False)
 
     def spec_for(self, spec: RunSpec) -> RunSpec:
         return spec.with_overrides(
             input_size=self.input_size, epochs=self.epochs, steps_per_epoch=self.steps_per_epoch,
             batch_size=self.batch_size, validation_steps=self.validation_steps,
+            extra_augmentation=self.extra_augmentation,
         )
 
 
@@ -158,11 +163,20 @@ def _initial_model(spec: RunSpec, config: TrainConfig, num_classes: int, runs_di
         log.info("%s: unfroze %s", spec.name, ", ".join(unfrozen))
     # Changing `trainable` only takes effect when the model is compiled again.
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=spec.learning_rate),
+        optimizer=keras.optimizers.Adam(learning_rate=_learning_rate(spec)),
         loss="categorical_crossentropy",
         metrics=["accuracy"],
     )
     return model
+
+
+def _learning_rate(spec: RunSpec):
+    """The run's Adam learning rate: constant, or cosine-decayed to zero over all its steps."""
+    if spec.lr_schedule == "constant":
+        return spec.learning_rate
+    if spec.lr_schedule == "cosine":
+        return keras.optimizers.schedules.CosineDecay(spec.learning_rate, decay_steps=spec.epochs * spec.steps_per_epoch)
+    raise ValueError(f"Unknown lr_schedule {spec.lr_schedule!r} in run {spec.name}; valid: constant, cosine.")
 
 
 def train_run(spec: RunSpec, dataset: Dataset, preprocessing: Preprocessing, config: TrainConfig) -> dict | None:
@@ -175,63 +189,114 @@ def train_run(spec: RunSpec, dataset: Dataset, preprocessing: Preprocessing, con
 
     classes = dataset.classes
     num_classes = len(classes)
-    checkpoint_dir = run_dir / "checkpoint"
     bundle_dir = run_dir / "bundle"
     keras.utils.set_random_seed(config.seed)
-    train_split, val_split, test_split = (dataset.splits[s] for s in ("train", "val", "test"))
 
     if (bundle_dir / MODEL_FILE).is_file() and state == "resume":
         log.info("%s: training had finished; writing its reports", spec.name)
     else:
-        initial_epoch = 0
-        if state == "resume" and (checkpoint_dir / CHECKPOINT_MODEL).is_file():
-            model = keras.models.load_model(checkpoint_dir / CHECKPOINT_MODEL, safe_mode=True)
-            initial_epoch = json.loads((checkpoint_dir / CHECKPOINT_STATE).read_text())["epochs_done"]
-            log.info("%s: resuming after epoch %d of %d", spec.name, initial_epoch, spec.epochs)
-        else:
-            model = _initial_model(spec, config, num_classes, config.out)
+        if state == "fresh":
             (run_dir / "history.csv").unlink(missing_ok=True)
         reports.write_json(run_dir / "config.json", _run_config(spec, config, dataset))
-
-        train_ds = training_dataset(train_split.images_rgb, train_split.labels, num_classes, preprocessing,
-                                    spec.batch_size, config.seed)
-        val_ds = evaluation_dataset(val_split.images_rgb, val_split.labels, num_classes, preprocessing, spec.batch_size)
-        val_batches = math.ceil(len(val_split) / spec.batch_size)
-        # A finite validation set: the documented step count, capped at one full pass.
-        validation_steps = min(spec.validation_steps or val_batches, val_batches)
-        callbacks = [
-            EpochCheckpoint(checkpoint_dir),
-            keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True),
-            EpochLogger(spec),
-        ]
-        if config.tensorboard:
-            callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run_dir / "tensorboard")))
-        log.info(
-            "%s: %s, lr %g, %d epochs x %d steps, batch %d, %d px, trainable params %d",
-            spec.name, spec.title, spec.learning_rate, spec.epochs, spec.steps_per_epoch, spec.batch_size,
-            spec.input_size, sum(int(np.prod(w.shape)) for w in model.trainable_weights),
-        )
-        if initial_epoch < spec.epochs:
-            try:
-                model.fit(
-                    train_ds, epochs=spec.epochs, initial_epoch=initial_epoch, steps_per_epoch=spec.steps_per_epoch,
-                    validation_data=val_ds, validation_steps=validation_steps, callbacks=callbacks, verbose=0,
-                    shuffle=False,  # the dataset shuffles itself
-                )
-            except KeyboardInterrupt:
-                log.warning(
-                    "%s interrupted; the last finished epoch is saved in %s. Run the same command with --resume to continue.",
-                    spec.name, checkpoint_dir,
-                )
-                raise
+        model = _initial_model(spec, config, num_classes, config.out)
+        if config.feature_cache and can_cache(model):
+            _fit_on_cached_features(spec, model, dataset, preprocessing, config, run_dir, resume=state == "resume")
+        else:
+            if config.feature_cache:
+                log.info("%s: the %s base cannot be cut for feature caching; training per step", spec.name, spec.backbone)
+            model = _fit_per_step(spec, model, dataset, preprocessing, config, run_dir, resume=state == "resume")
         save_bundle(model, bundle_dir, classes, preprocessing, _provenance(spec, config, dataset), spec.backbone)
 
     # Score the saved bundle, not the in-memory model: the figures then describe
     # exactly what the app and `gesture-train evaluate` will load.
     metrics = _write_reports(spec, load_bundle(bundle_dir), dataset, config, run_dir)
     # The checkpoint is only needed while the run is unfinished.
-    shutil.rmtree(checkpoint_dir, ignore_errors=True)
+    shutil.rmtree(run_dir / "checkpoint", ignore_errors=True)
     return metrics
+
+
+def _callbacks(spec: RunSpec, config: TrainConfig, run_dir: Path) -> list:
+    callbacks = [
+        EpochCheckpoint(run_dir / "checkpoint"),
+        keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True),
+        EpochLogger(spec),
+    ]
+    if config.tensorboard:
+        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run_dir / "tensorboard")))
+    return callbacks
+
+
+def _restore_checkpoint(spec: RunSpec, run_dir: Path, resume: bool):
+    """(checkpointed model or None, epochs already done)."""
+    checkpoint_dir = run_dir / "checkpoint"
+    if not (resume and (checkpoint_dir / CHECKPOINT_MODEL).is_file()):
+        return None, 0
+    model = keras.models.load_model(checkpoint_dir / CHECKPOINT_MODEL, safe_mode=True)
+    done = json.loads((checkpoint_dir / CHECKPOINT_STATE).read_text())["epochs_done"]
+    log.info("%s: resuming after epoch %d of %d", spec.name, done, spec.epochs)
+    return model, done
+
+
+def _fit(spec: RunSpec, model, train_ds, val_ds, val_batches: int, initial_epoch: int, config: TrainConfig,
+         run_dir: Path) -> None:
+    # A finite validation set: the documented step count, capped at one full pass.
+    validation_steps = min(spec.validation_steps or val_batches, val_batches)
+    log.info(
+        "%s: %s, lr %g, %d epochs x %d steps, batch %d, %d px, trainable params %d",
+        spec.name, spec.title, spec.learning_rate, spec.epochs, spec.steps_per_epoch, spec.batch_size,
+        spec.input_size, sum(int(np.prod(w.shape)) for w in model.trainable_weights),
+    )
+    if initial_epoch >= spec.epochs:
+        return
+    try:
+        model.fit(
+            train_ds, epochs=spec.epochs, initial_epoch=initial_epoch, steps_per_epoch=spec.steps_per_epoch,
+            validation_data=val_ds, validation_steps=validation_steps, callbacks=_callbacks(spec, config, run_dir),
+            verbose=0, shuffle=False,  # the datasets shuffle themselves
+        )
+    except KeyboardInterrupt:
+        log.warning(
+            "%s interrupted; the last finished epoch is saved in %s. Run the same command with --resume to continue.",
+            spec.name, run_dir / "checkpoint",
+        )
+        raise
+
+
+def _fit_per_step(spec, model, dataset: Dataset, preprocessing, config: TrainConfig, run_dir: Path, resume: bool):
+    """The exact pipeline: every step augments fresh images and runs them through the whole model."""
+    checkpointed, initial_epoch = _restore_checkpoint(spec, run_dir, resume)
+    model = checkpointed or model
+    num_classes = len(dataset.classes)
+    train, val = dataset.splits["train"], dataset.splits["val"]
+    train_ds = training_dataset(train.images_rgb, train.labels, num_classes, preprocessing, spec.batch_size, config.seed,
+                                extra=spec.extra_augmentation)
+    val_ds = evaluation_dataset(val.images_rgb, val.labels, num_classes, preprocessing, spec.batch_size)
+    _fit(spec, model, train_ds, val_ds, math.ceil(len(val) / spec.batch_size), initial_epoch, config, run_dir)
+    return model
+
+
+def _fit_on_cached_features(spec, model, dataset: Dataset, preprocessing, config: TrainConfig, run_dir: Path,
+                            resume: bool) -> None:
+    """Train `model`'s trainable part on cached outputs of its frozen part (in place)."""
+    frozen, head = split_model(model, spec.unfreeze_from)
+    train, val = dataset.splits["train"], dataset.splits["val"]
+    features = cached_features(
+        frozen, {"train": train.images_rgb, "val": val.images_rgb}, preprocessing, config.cache_copies, config.seed,
+        config.out / "feature_cache", batch_size=max(spec.batch_size, 32),
+    )
+    checkpointed, initial_epoch = _restore_checkpoint(spec, run_dir, resume)
+    if checkpointed is None:
+        head.compile(optimizer=keras.optimizers.Adam(learning_rate=spec.learning_rate),
+                     loss="categorical_crossentropy", metrics=["accuracy"])
+        trained_head = head
+    else:
+        trained_head = checkpointed  # carries the optimizer state
+    num_classes = len(dataset.classes)
+    train_ds = feature_batches(features["train"], train.labels, num_classes, spec.batch_size, config.seed)
+    val_ds = feature_batches(features["val"], val.labels, num_classes, spec.batch_size, config.seed, repeat=False)
+    _fit(spec, trained_head, train_ds, val_ds, math.ceil(len(val) / spec.batch_size), initial_epoch, config, run_dir)
+    if trained_head is not head:
+        head.set_weights(trained_head.get_weights())
 
 
 def _run_config(spec: RunSpec, config: TrainConfig, dataset: Dataset) -> dict:
