@@ -9,6 +9,8 @@ import sys
 from contextlib import contextmanager
 from pathlib import Path
 
+import cv2
+
 from models import CLASS_NAMES
 from models.preprocess import INPUT_STYLES
 
@@ -37,7 +39,8 @@ examples:
 keys in the window:
   1-9 select a class · hold Space (or the Record button) to record a burst, tap for one shot
   Ctrl+Z undo the last capture · Delete remove the selected thumbnail
-  B capture the background · R reset it (silhouette style) · Esc stop recording
+  B capture the background · R reset it (silhouette style) · M mirror · Esc stop recording
+  click or drag in the preview to move the box, scroll to resize it
 """
 
 
@@ -85,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--class", dest="class_name", help="class to record (required with --headless; the window starts on it)")
     parser.add_argument("--input-style", choices=INPUT_STYLES, default="colour", help="save the colour crop or the background-subtracted silhouette (default: colour)")
     parser.add_argument("--roi", type=_roi, default=DEFAULT_ROI, help="region of interest CX,CY,SIZE in frame fractions (default: the app's box)")
+    parser.add_argument("--mirror", action="store_true", help="flip the image left-right before cropping, as gesture-app --mirror does")
     parser.add_argument("--full-frame", action="store_true", help="also save the whole frame (into DATA/.full-frames/<class>/, which training ignores)")
     parser.add_argument("--format", choices=("jpg", "png"), default="jpg", help="image format (default: jpg)")
     parser.add_argument("--jpeg-quality", type=int, default=DEFAULT_JPEG_QUALITY, help=f"JPEG quality 1-100 (default: {DEFAULT_JPEG_QUALITY})")
@@ -139,7 +143,7 @@ def run_headless(args, writer: DatasetWriter) -> int:
                 input_style=args.input_style,
                 extractor=extractor,
                 save_full_frame=args.full_frame,
-                source_name=source.name,
+                source_name=f"{source.name} (mirrored)" if args.mirror else source.name,
             )
             while True:
                 try:
@@ -151,6 +155,8 @@ def run_headless(args, writer: DatasetWriter) -> int:
                 if frame_bgr is None:
                     break
                 frames += 1
+                if args.mirror:
+                    frame_bgr = cv2.flip(frame_bgr, 1)
                 if extractor is not None and not extractor.has_background:
                     # Without a person to press B, the first frame is the background.
                     extractor.capture_background(args.roi.crop(frame_bgr))
@@ -209,6 +215,7 @@ def run_window(args, writer: DatasetWriter, classes: list[str]) -> int:
         countdown_s=args.countdown,
         save_full_frame=args.full_frame,
         initial_class=args.class_name,
+        mirror=args.mirror,
     )
     if args.screenshot is not None:
         return window.save_screenshot(args.screenshot)

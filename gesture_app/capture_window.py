@@ -244,6 +244,7 @@ class CaptureWindow(QMainWindow):
         countdown_s: float = 0.0,
         save_full_frame: bool = False,
         initial_class: str | None = None,
+        mirror: bool = False,
         recent_size: int = 12,
         clock=time.monotonic,
         parent: QWidget | None = None,
@@ -259,6 +260,7 @@ class CaptureWindow(QMainWindow):
             writer, roi=roi, input_style=input_style, extractor=extractor, save_full_frame=save_full_frame, source_name=source.name
         )
         self.burst_clock = BurstClock(burst_fps)
+        self.mirror = mirror
         self.frames_shown = 0
         self.current_class: str | None = None
         self._rows: dict[str, _ClassRow] = {}
@@ -273,6 +275,7 @@ class CaptureWindow(QMainWindow):
         self.setWindowTitle(f"gesture-capture — {writer.root}")
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self._build_ui(input_style, burst_fps, save_full_frame)
+        self.set_mirror(mirror)
         for name in classes if classes is not None else default_classes():
             self._add_class_row(validate_class_name(name))
         self._load_recent_from_manifest()
@@ -398,6 +401,10 @@ class CaptureWindow(QMainWindow):
         for spin in (self.fps_spin, self.countdown_spin):
             spin.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
             spin.editingFinished.connect(self.setFocus)
+        self.mirror_check = QCheckBox("Mirror (M)")
+        self.mirror_check.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.mirror_check.setChecked(self.mirror)
+        self.mirror_check.toggled.connect(self.set_mirror)
         self.full_frame_check = QCheckBox("Also save the full frame")
         self.full_frame_check.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.full_frame_check.setChecked(save_full_frame)
@@ -407,6 +414,7 @@ class CaptureWindow(QMainWindow):
         record_form.addRow("Burst rate", self.fps_spin)
         record_form.addRow("Countdown", self.countdown_spin)
         record_form.addRow(self.full_frame_check)
+        record_form.addRow(self.mirror_check)
         record_box = QGroupBox("Recording")
         record_box.setLayout(record_form)
 
@@ -581,6 +589,9 @@ class CaptureWindow(QMainWindow):
 
     def process_frame(self, frame_bgr: np.ndarray) -> None:
         """Show one frame and, while recording, save its crop when a shot is due."""
+        if self.mirror:
+            # Flipped before the crop, as gesture-app --mirror does, so the box means the same in both.
+            frame_bgr = cv2.flip(frame_bgr, 1)
         self._frame_bgr = frame_bgr
         self.frames_shown += 1
         self._image_bgr = self.capturer.image_for(frame_bgr)
@@ -773,6 +784,12 @@ class CaptureWindow(QMainWindow):
         else:
             self.style_hint.setText("Silhouette: white hand on black is saved. R resets the background.")
 
+    def set_mirror(self, on: bool) -> None:
+        self.mirror = bool(on)
+        self.mirror_check.setChecked(self.mirror)
+        source_name = getattr(self.source, "name", "source")
+        self.capturer.source_name = f"{source_name} (mirrored)" if self.mirror else source_name
+
     def _on_roi_moved(self, cx: float, cy: float) -> None:
         self._set_roi(self.capturer.roi.moved_to(cx, cy))
 
@@ -843,6 +860,8 @@ class CaptureWindow(QMainWindow):
             self.capture_background()
         elif key == Qt.Key.Key_R:
             self.reset_background()
+        elif key == Qt.Key.Key_M:
+            self.set_mirror(not self.mirror)
         elif key == Qt.Key.Key_Escape:
             self._stop("idle")
         else:

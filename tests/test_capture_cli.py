@@ -175,3 +175,21 @@ def test_headless_waits_through_a_camera_interruption(tmp_path, monkeypatch, cap
     captured = capsys.readouterr()
     assert "stopped delivering" in captured.err
     assert len(list((tmp_path / "ok").glob("*.jpg"))) == 3
+
+
+def test_headless_mirror_flips_before_cropping(tmp_path, capsys):
+    from gesture_app.roi import RegionOfInterest
+
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    frame = np.zeros((100, 200, 3), np.uint8)
+    frame[:, :100] = 200  # bright left half
+    cv2.imwrite(str(folder / "a.png"), frame)
+    args = ["--headless", "--source", str(folder), "--class", "ok", "--count", "1", "--format", "png", "--roi", "0.25,0.5,0.5"]
+    assert capture_cli.main([*args, "--out", str(tmp_path / "plain")]) == 0
+    assert capture_cli.main([*args, "--out", str(tmp_path / "mirrored"), "--mirror"]) == 0
+    plain = read_image_bgr(next((tmp_path / "plain" / "ok").glob("*.png")))
+    mirrored = read_image_bgr(next((tmp_path / "mirrored" / "ok").glob("*.png")))
+    assert plain.mean() == 200 and mirrored.mean() == 0
+    assert "(mirrored)" in (tmp_path / "mirrored" / "manifest.csv").read_text()
+    assert RegionOfInterest(0.25, 0.5, 0.5).to_pixels(frame.shape) == (25, 25, 75, 75)

@@ -369,3 +369,20 @@ def test_counts_past_the_target_are_shown_as_they_are(tmp_path, make_window, clo
     row = window._rows["cool"]
     assert window.counts()["cool"] == 6
     assert row.progress.text() == "6 / 3" and row.progress.value() == row.progress.maximum() == 3
+
+
+def test_m_key_mirrors_the_frame_before_the_crop(tmp_path, make_window, qtbot, clock):
+    window = make_window(tmp_path)
+    frame = np.zeros((120, 160, 3), np.uint8)
+    frame[:, 80:] = 200  # bright right half, where the default box is
+    window.process_frame(frame)
+    assert window._image_bgr.mean() > 150
+    qtbot.keyClick(window, Qt.Key.Key_M)
+    assert window.mirror and window.mirror_check.isChecked()
+    clock.now += 1
+    window.process_frame(frame)
+    assert window._image_bgr.mean() < 100  # the box now holds the (dark) mirrored left half
+    window.press_record()
+    window.release_record()
+    with open(tmp_path / "manifest.csv", newline="", encoding="utf-8") as handle:
+        assert next(csv.DictReader(handle))["source"] == "generated (mirrored)"
