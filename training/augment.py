@@ -6,6 +6,10 @@ The seed used Keras 2's ImageDataGenerator with
     rescale=1./255, featurewise_center=True, featurewise_std_normalization=True.
 Each argument maps to one layer below; the rescale and featurewise standardisation
 happen after the random transform, as they did there (`Preprocessing.normalize`).
+
+Runs may add named robustness augmentation on top (`RunSpec.extra_augmentation`,
+`EXTRA_AUGMENTATIONS` below), applied after the documented transforms; the
+documented runs add none.
 """
 
 from __future__ import annotations
@@ -23,6 +27,56 @@ SHIFT_FRACTION = 0.2
 SHEAR_DEGREES = 0.2
 # zoom_range=0.2 draws independent x and y scales in [0.8, 1.2].
 ZOOM_FRACTION = 0.2
+
+
+# Photometric and scale changes the documented set lacks, by name. Values are for
+# RGB in [0, 255]. Left and right hands are the documented horizontal flip.
+EXTRA_AUGMENTATIONS = {
+    # light: brighter/darker rooms and flat or harsh contrast (brightness +/-25% of the range).
+    "light": lambda seed: [
+        _layer("RandomBrightness", 0.25, value_range=(0, 255), seed=seed),
+        _layer("RandomContrast", 0.3, value_range=(0, 255), seed=seed),
+    ],
+    # colour: skin tone and camera white balance (saturation x0.6..x1.4, hue +/-0.04 of the circle).
+    "colour": lambda seed: [
+        _layer("RandomSaturation", (0.3, 0.7), value_range=(0, 255), seed=seed),
+        _layer("RandomHue", (0.0, 0.08), value_range=(0, 255), seed=seed),
+    ],
+    # scale: a hand smaller in the box than the tight training crops (zoomed out up to 40%,
+    # aspect kept), as when the user holds it further from the camera.
+    "scale": lambda seed: [_layer("RandomZoom", (0.0, 0.4), fill_mode="nearest", seed=seed)],
+    # blur: soft, low-resolution webcam frames.
+    "blur": lambda seed: [_layer("RandomGaussianBlur", 0.5, kernel_size=3, sigma=(0.1, 1.2), value_range=(0, 255), seed=seed)],
+}
+
+
+def _layer(name: str, *args, **kwargs):
+    from keras import layers
+
+    return getattr(layers, name)(*args, **kwargs)
+
+
+def check_extra_augmentation(names) -> tuple[str, ...]:
+    """Validate names of extra augmentation; returns them as a tuple."""
+    names = tuple(names)
+    unknown = [n for n in names if n not in EXTRA_AUGMENTATIONS]
+    if unknown:
+        raise ValueError(
+            f"Unknown augmentation {', '.join(repr(n) for n in unknown)}; valid names are "
+            f"{', '.join(EXTRA_AUGMENTATIONS)} (or none)."
+        )
+    return names
+
+
+def build_extra_augmenter(names, seed: int | None = None):
+    """A Keras Sequential of the named extra augmentation, or None when there is none."""
+    import keras
+
+    names = check_extra_augmentation(names)
+    if not names:
+        return None
+    return keras.Sequential([layer for name in names for layer in EXTRA_AUGMENTATIONS[name](seed)],
+                            name="extra_augmentation")
 
 
 def build_augmenter(seed: int | None = None):
@@ -44,18 +98,26 @@ def build_augmenter(seed: int | None = None):
 
 
 def training_dataset(images_rgb: np.ndarray, labels: np.ndarray, num_classes: int, preprocessing: Preprocessing,
-                     batch_size: int, seed: int):
-    """Endless shuffled batches of augmented, standardised images with one-hot labels."""
+                     batch_size: int, seed: int, extra: tuple[str, ...] = ()):
+    """Endless shuffled batches of augmented, standardised images with one-hot labels.
+
+    extra: names from EXTRA_AUGMENTATIONS, applied after the documented transforms.
+    """
     import tensorflow as tf
 
     augmenter = build_augmenter(seed)
+    extra_augmenter = build_extra_augmenter(extra, seed)
+
+    def augment(x):
+        x = augmenter(tf.cast(x, tf.float32), training=True)
+        if extra_augmenter is not None:
+            x = tf.clip_by_value(extra_augmenter(x, training=True), 0.0, 255.0)
+        return preprocessing.normalize(x)
+
     one_hot = tf.one_hot(labels, num_classes)
     ds = tf.data.Dataset.from_tensor_slices((images_rgb, one_hot))
     ds = ds.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True).repeat().batch(batch_size)
-    ds = ds.map(
-        lambda x, y: (preprocessing.normalize(augmenter(tf.cast(x, tf.float32), training=True)), y),
-        num_parallel_calls=tf.data.AUTOTUNE,
-    )
+    ds = ds.map(lambda x, y: (augment(x), y), num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
