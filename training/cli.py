@@ -1,15 +1,18 @@
 """`gesture-train`: train the documented schedule, or evaluate a bundle.
 
     gesture-train --data DATA --out RUNS [--runs model1,model4_ft] [...]
+    gesture-train --config FILE.toml [flags that override it]
     gesture-train evaluate --model BUNDLE --data DIR [--json PATH]
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import logging
 import sys
+import tomllib
 from pathlib import Path
 
 from models.schedule import SCHEDULE
@@ -21,8 +24,14 @@ TRAIN_EXAMPLES = """examples:
   gesture-train --data DATA --out runs --runs model4,model4_ft
   gesture-train --data DATA --out runs --resume             # continue after an interruption
   gesture-train --data DATA --out quick --weights none --input-size 64 --epochs 2 --steps-per-epoch 5
+  gesture-train --config models/default/train.toml          # retrain the bundled default model
+  gesture-train --data DATA --out runs --runs compact --weights none --extra-augmentation none
   gesture-train evaluate --model runs/model4_ft/bundle --data other_hands/ --json scores.json
 """
+
+
+class ConfigError(ValueError):
+    """A --config file that cannot be used; the message names the key and what is valid."""
 
 
 def _positive_int(text: str) -> int:
@@ -39,6 +48,59 @@ def _weights(text: str):
     return None if text.lower() == "none" else text
 
 
+def _extra_augmentation(text: str) -> tuple[str, ...]:
+    from .augment import check_extra_augmentation
+
+    names = () if text.strip().lower() == "none" else tuple(n.strip() for n in text.split(",") if n.strip())
+    try:
+        return check_extra_augmentation(names)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _config_defaults(parser: argparse.ArgumentParser, path: Path) -> dict:
+    """A TOML file whose keys are the long flag names -> {dest: value} for the parser's defaults.
+
+    Values are checked exactly as on the command line; lists become comma-separated
+    values, and a flag without a value (--resume) takes true or false.
+    """
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"Config file {path} does not exist.") from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"Cannot read config file {path} ({exc}); it must be TOML: key = value per line.") from None
+    actions = {
+        option[2:]: action for action in parser._actions for option in action.option_strings
+        if option.startswith("--") and option not in ("--help", "--config")
+    }
+    defaults = {}
+    for key, value in data.items():
+        name = key.replace("_", "-")
+        action = actions.get(name)
+        if action is None:
+            close = difflib.get_close_matches(name, actions, n=1)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            raise ConfigError(f"Unknown key '{key}' in {path}.{hint} Valid keys are the long flags: {', '.join(actions)}.")
+        if isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction)):
+            if not isinstance(value, bool):
+                raise ConfigError(f"'{key} = {value!r}' in {path}: must be true or false.")
+            defaults[action.dest] = value if isinstance(action, argparse._StoreTrueAction) else not value
+            continue
+        if isinstance(value, (dict, bool)):
+            raise ConfigError(f"'{key} = {value!r}' in {path}: must be a string, a number or a list.")
+        text = ",".join(str(v) for v in value) if isinstance(value, list) else str(value)
+        try:
+            converted = action.type(text) if action.type else text
+        except (argparse.ArgumentTypeError, ValueError, TypeError) as exc:
+            raise ConfigError(f"'{key} = {value!r}' in {path}: {str(exc).rstrip('.')}.") from None
+        if action.choices is not None and converted not in action.choices:
+            raise ConfigError(f"'{key} = {value!r}' in {path}: valid values are {', '.join(map(str, action.choices))}.")
+        defaults[action.dest] = converted
+        action.required = False
+    return defaults
+
+
 def _train_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="gesture-train",
@@ -47,6 +109,9 @@ def _train_parser() -> argparse.ArgumentParser:
         epilog="subcommands: evaluate (gesture-train evaluate --help)\n\n" + TRAIN_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    p.add_argument("--config", type=Path,
+                   help="TOML file of settings, keys = these long flag names (data = \"DATA\", runs = \"compact\", "
+                   "epochs = 60, resume = true); flags given on the command line override it")
     p.add_argument("--data", required=True, type=Path, help="dataset folder: DATA/<class>/*.jpg or DATA/train|val|test/<class>/")
     p.add_argument("--out", required=True, type=Path, help="output folder; each run writes RUNS/<run>/")
     p.add_argument("--runs", help=f"comma-separated runs to train (default: all of {','.join(SCHEDULE)})")
@@ -60,6 +125,9 @@ def _train_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=_positive_int, help="override every run's batch size")
     p.add_argument("--validation-steps", type=_positive_int, help="override every run's validation steps")
     p.add_argument("--classes", help="comma-separated class folders to use (default: every class folder)")
+    p.add_argument("--extra-augmentation", type=_extra_augmentation,
+                   help="override every run's augmentation beyond the documented set: comma-separated names from "
+                   "light, colour, scale, blur, or none (default: each run's own; the documented runs use none)")
     p.add_argument("--seed", type=int, default=0, help="seed for the split, shuffling and augmentation (default 0)")
     p.add_argument("--resume", action="store_true", help="continue runs from their last checkpoint; skip finished runs")
     p.add_argument("--overwrite", action="store_true", help="train runs again even if their folder holds results")
@@ -105,7 +173,7 @@ def _run_train(args) -> int:
         input_style=args.input_style, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
         batch_size=args.batch_size, validation_steps=args.validation_steps, seed=args.seed, resume=args.resume,
         overwrite=args.overwrite, tensorboard=args.tensorboard, feature_cache=args.feature_cache,
-        cache_copies=args.cache_copies,
+        cache_copies=args.cache_copies, extra_augmentation=args.extra_augmentation, config_file=args.config,
         classes=[c.strip() for c in args.classes.split(",") if c.strip()] if args.classes else None,
     )
     try:
@@ -150,7 +218,18 @@ def main(argv: list[str] | None = None) -> int:
         return _run_evaluate(args)
     if argv and argv[0] == "train":
         argv = argv[1:]
-    args = _train_parser().parse_args(argv)
+    parser = _train_parser()
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--config", type=Path)
+    config_file = pre.parse_known_args(argv)[0].config
+    if config_file is not None:
+        try:
+            parser.set_defaults(**_config_defaults(parser, config_file))
+        except ConfigError as exc:
+            _setup_logging(False)
+            log.error("error: %s", exc)
+            return 2
+    args = parser.parse_args(argv)
     _setup_logging(args.quiet)
     return _run_train(args)
 

@@ -63,6 +63,7 @@ class TrainConfig:
     cache_copies: int = 10  # augmented copies of each training image in the cache
     classes: list[str] | None = None
     extra_augmentation: tuple[str, ...] | None = None  # None: each run's own; (): none
+    config_file: Path | None = None  # the --config file the settings came from, for provenance
     overrides: dict = field(default_factory=dict, init=False)
 
     def spec_for(self, spec: RunSpec) -> RunSpec:
