@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -92,6 +93,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--output-csv and --output-video are for --headless runs; in the window use Record")
 
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if not args.verbose:
+        # TensorFlow's C++ start-up chatter (oneDNN, CUDA probing) means nothing to a user; failures still raise.
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     try:
         return run_headless_cli(args) if args.headless else run_window_cli(args)
     except KeyboardInterrupt:
