@@ -311,7 +311,7 @@ def _provenance(spec: RunSpec, config: TrainConfig, dataset: Dataset) -> dict:
         "run": spec.name,
         "title": spec.title,
         "config": _run_config(spec, config, dataset),
-        "dataset": {"root": str(dataset.root), "layout": dataset.layout, "counts": dataset.counts(),
+        "dataset": {"root": str(dataset.root.resolve()), "layout": dataset.layout, "counts": dataset.counts(),
                     "skipped_unreadable": len(dataset.report.unreadable)},
         "versions": _versions(),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
