@@ -110,7 +110,8 @@ def build_model(run: RunSpec, num_classes: int, weights="imagenet", input_size: 
             x = layers.Dropout(spec[1])(x)
         else:
             raise ValueError(f"Unknown top layer {spec!r} in run {run.name}")
-    outputs = layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
+    # float32 probabilities even under a mixed-precision policy (float16 softmax is unstable).
+    outputs = layers.Dense(num_classes, activation="softmax", name="probabilities", dtype="float32")(x)
     return keras.Model(inputs, outputs, name=run.name)
 
 

@@ -222,3 +222,20 @@ def test_feature_cache_is_reused_by_runs_sharing_the_frozen_base(schedule_runs):
     folders = sorted(p.name.split("-")[0] for p in (schedule_runs / "feature_cache").iterdir())
     # model1 and model4 share one cache of the whole base; the fine-tune caches block4_pool.
     assert folders == ["block4_pool", "block5_pool"]
+
+
+def test_mirrored_strategy_with_mixed_precision_trains(tmp_path, hand_crops):
+    import keras
+
+    out = tmp_path / "runs"
+    try:
+        code = cli.main(["--data", str(hand_crops), "--out", str(out), "--runs", "model4", *QUICK,
+                         "--distribute", "mirrored", "--mixed-precision"])
+    finally:
+        keras.mixed_precision.set_global_policy("float32")  # global state: leave it as other tests expect
+    assert code == 0
+    bundle = load_bundle(out / "model4" / "bundle")
+    assert bundle.model.get_layer("probabilities").dtype_policy.compute_dtype == "float32"
+    assert any(layer.dtype_policy.name == "mixed_float16" for layer in bundle.model.layers)
+    probs = bundle.predict_bgr(np.zeros((50, 50, 3), np.uint8))
+    assert probs.dtype == np.float32 and probs.sum() == pytest.approx(1, abs=1e-3)

@@ -30,6 +30,7 @@ from models.schedule import RunSpec, resolve_runs
 from . import reports
 from .augment import evaluation_dataset, training_dataset
 from .dataset import Dataset, load_dataset
+from .devices import set_mixed_precision, strategy_scope
 from .evaluate import predict_probs
 from .feature_cache import cached_features, can_cache, feature_batches, split_model
 
@@ -61,6 +62,8 @@ class TrainConfig:
     tensorboard: bool = False
     feature_cache: bool = True  # train frozen-base runs on cached base outputs (see feature_cache.py)
     cache_copies: int = 10  # augmented copies of each training image in the cache
+    mixed_precision: bool = False
+    distribute: str = "none"  # "none", "mirrored" or "multi-worker" (see devices.py)
     classes: list[str] | None = None
     extra_augmentation: tuple[str, ...] | None = None  # None: each run's own; (): none
     config_file: Path | None = None  # the --config file the settings came from, for provenance
@@ -373,9 +376,12 @@ def train_schedule(config: TrainConfig) -> dict[str, dict]:
     mean, std = featurewise_stats(dataset.splits["train"].images_rgb)
     preprocessing = Preprocessing(input_size, config.input_style, mean, std)
     config.out.mkdir(parents=True, exist_ok=True)
+    set_mixed_precision(config.mixed_precision)
     results = {}
-    for spec in specs:
-        results[spec.name] = train_run(spec, dataset, preprocessing, config)
+    # Models must be built and compiled inside the strategy's scope.
+    with strategy_scope(config.distribute):
+        for spec in specs:
+            results[spec.name] = train_run(spec, dataset, preprocessing, config)
     summary = reports.write_summary(config.out, [s for s in _all_run_names(config.out)])
     log.info("Summary of all runs: %s", summary)
     return results
