@@ -17,6 +17,7 @@ import cv2
 from PySide6.QtCore import QThread, Signal
 
 from models import BundleError
+from models.bundle import read_description
 
 from .classifier import BundleClassifier, DeviceError, select_device
 from .frame_slot import FrameSlot
@@ -26,6 +27,7 @@ from .sources import FrameSource, SourceInterrupted
 logger = logging.getLogger(__name__)
 
 MAX_CONSECUTIVE_ERRORS = 20  # a source that fails this often in a row is given up
+ERROR_BACKOFF_S = 0.05  # wait this much longer after each failed read, up to 10x
 
 
 class CaptureWorker(QThread):
@@ -71,7 +73,7 @@ class CaptureWorker(QThread):
                 if failing >= MAX_CONSECUTIVE_ERRORS:
                     self.source_ended.emit(f"Gave up on {self.source.name} after {failing} failed reads; choose another source.")
                     return
-                time.sleep(min(0.05 * failing, 0.5))
+                time.sleep(ERROR_BACKOFF_S * min(failing, 10))
                 continue
             if frame_bgr is None:
                 self.source_ended.emit(f"{self.source.name} ended; open another source, or start with --loop to repeat it.")
@@ -146,6 +148,8 @@ class InferenceWorker(QThread):
 
     def _load(self, path: Path) -> None:
         try:
+            # A folder that is no bundle is named at once, before seconds of TensorFlow start-up.
+            read_description(path)
             if not self.device_name:
                 # Before TensorFlow builds anything: visible devices are fixed after that.
                 self.device_name = select_device(self.device_choice)

@@ -97,7 +97,11 @@ def test_window_survives_a_source_that_raises_mid_stream(qtbot, make_window):
     qtbot.waitUntil(lambda: window.banner_text == "", timeout=WAIT_MS)  # recovery clears the banner
 
 
-def test_source_that_keeps_failing_is_given_up_with_a_message(qtbot, make_window):
+def test_source_that_keeps_failing_is_given_up_with_a_message(qtbot, make_window, monkeypatch):
+    from gesture_app import workers
+
+    monkeypatch.setattr(workers, "ERROR_BACKOFF_S", 0.002)
+
     class Broken(GeneratedSource):
         def read(self):
             raise OSError("device unplugged")
@@ -215,3 +219,22 @@ def test_background_key_drives_silhouette_models(qtbot, make_window):
 def test_background_key_is_off_for_colour_models(make_window):
     window = make_window(GeneratedSource(fps=60), FakeClassifier(CONFIDENT_STOP))
     assert not window.background_action.isEnabled()
+
+
+def test_a_slow_model_never_holds_up_the_video(qtbot, make_window):
+    import time
+
+    class Slow(FakeClassifier):
+        def infer(self, model_input):
+            time.sleep(0.25)  # a heavy model on a small CPU
+            return super().infer(model_input)
+
+    slow = Slow(CONFIDENT_STOP)
+    window = make_window(GeneratedSource(fps=40), slow)
+    _wait_frames(qtbot, window, 5)
+    start_shown, start_calls = window.frames_shown, slow.calls
+    qtbot.wait(1000)
+    shown, calls = window.frames_shown - start_shown, slow.calls - start_calls
+    assert shown >= 20 and calls <= 5  # video at its own rate; the model takes only the newest frames
+    # and those are recent, not a backlog: at most ~2 inference times (~20 frames at 40 fps) behind
+    assert window.slot.index - window.last_prediction.frame_index <= 25
