@@ -13,11 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
-from models import Bundle, load_bundle
+from models import Bundle, BundleError, load_bundle
 
 logger = logging.getLogger(__name__)
 
 DEVICE_CHOICES = ("auto", "cpu", "gpu")
+RUNTIME_CHOICES = ("auto", "keras", "tflite")
 
 
 class DeviceError(RuntimeError):
@@ -35,10 +36,25 @@ class BundleClassifier:
         run = provenance.get("run") if isinstance(provenance, dict) else None
         self.name = f"{bundle.path.name} ({run})" if run and run != bundle.path.name else bundle.path.name
 
+    @property
+    def runtime(self) -> str:
+        """'keras' or 'tflite' (see models.runtime)."""
+        return self.bundle.runtime
+
     @classmethod
-    def load(cls, path: str | Path) -> "BundleClassifier":
-        """Load and warm up a bundle; raises models.BundleError naming the problem."""
-        classifier = cls(load_bundle(path))
+    def load(cls, path: str | Path, *, device: str = "auto", runtime: str = "auto") -> "BundleClassifier":
+        """Load and warm up a bundle; raises models.BundleError naming the problem.
+
+        runtime "auto" runs the bundle's int8 TFLite export on a CPU when it has one, Keras otherwise.
+        """
+        bundle = load_bundle(path)
+        try:
+            bundle.use_runtime(runtime, device)
+        except ValueError as exc:  # an unknown runtime name (BundleError, a ValueError too, passes through)
+            if isinstance(exc, BundleError):
+                raise
+            raise BundleError(str(exc)) from exc
+        classifier = cls(bundle)
         # The first call traces the tf.function (hundreds of ms); do it before frames wait on it.
         classifier.infer(np.zeros((classifier.bundle.input_size,) * 2 + (3,), np.float32))
         return classifier

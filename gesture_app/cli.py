@@ -10,7 +10,7 @@ from pathlib import Path
 
 from models import BundleError, default_bundle_path
 
-from .classifier import DEVICE_CHOICES, DeviceError
+from .classifier import DEVICE_CHOICES, RUNTIME_CHOICES, DeviceError
 from .pipeline import DEFAULT_SMOOTHING
 from .prediction import DEFAULT_THRESHOLD
 from .sources import SourceError, open_source
@@ -61,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model", type=Path, help="model bundle folder written by gesture-train (default: the bundled model)")
     parser.add_argument("--loop", action="store_true", help="restart a video or folder when it ends")
     parser.add_argument("--device", choices=DEVICE_CHOICES, default="auto", help="where the model runs (auto: the GPU when TensorFlow sees one)")
+    parser.add_argument("--runtime", choices=RUNTIME_CHOICES, default="auto", help="auto: the bundle's int8 TFLite export on a CPU when it has one, else Keras")
     parser.add_argument("--threshold", type=_fraction, default=DEFAULT_THRESHOLD, help=f"below this confidence show 'no gesture' (default {DEFAULT_THRESHOLD})")
     parser.add_argument("--smoothing", type=_positive_int, default=DEFAULT_SMOOTHING, help=f"average over this many recent frames; 1 turns it off (default {DEFAULT_SMOOTHING})")
     parser.add_argument("--mirror", action="store_true", help="flip the image left-right (the natural view of a webcam)")
@@ -122,10 +123,11 @@ def run_headless_cli(args) -> int:
     if model_path is None:
         raise BundleError("No model: this install has no bundled default model yet; pass --model BUNDLE (the bundle/ folder gesture-train wrote).")
     device = select_device(args.device)
-    classifier = BundleClassifier.load(model_path)
+    classifier = BundleClassifier.load(model_path, device=args.device, runtime=args.runtime)
     pipeline = GesturePipeline(classifier, threshold=args.threshold, smoothing=args.smoothing)
     with open_source(args.source, loop=args.loop) as source:
-        logger.info("processing %s with %s on %s", source.name, classifier.name, device)
+        logger.info("processing %s with %s on %s (%s)", source.name, classifier.name, device, classifier.runtime)
+        device = f"{device}, {classifier.runtime}"
         summary = run_headless(
             source, pipeline, args.output_csv, args.output_video,
             max_frames=args.max_frames, device=device, model=classifier.name, mirror=args.mirror,
@@ -146,7 +148,7 @@ def run_window_cli(args) -> int:
     if model_path is None:
         banner = (banner + "\n" if banner else "") + "No model loaded: this install has no bundled default model yet. Open one with Open model… or start with --model BUNDLE."
     window = MainWindow(
-        source, model_path=model_path, device=args.device, threshold=args.threshold, smoothing=args.smoothing,
+        source, model_path=model_path, device=args.device, runtime=args.runtime, threshold=args.threshold, smoothing=args.smoothing,
         mirror=args.mirror, loop=args.loop, banner=banner, save_dir=args.save_dir,
     )
 

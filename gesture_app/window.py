@@ -115,6 +115,7 @@ class MainWindow(QMainWindow):
         model_path=None,
         classifier=None,
         device: str = "auto",
+        runtime: str = "auto",
         device_name: str = "",
         threshold: float = DEFAULT_THRESHOLD,
         smoothing: int = DEFAULT_SMOOTHING,
@@ -153,7 +154,7 @@ class MainWindow(QMainWindow):
         self._banner_before_loading = ""
 
         self._build_ui(cameras)
-        self.inference_worker = InferenceWorker(self.pipeline, self.slot, device=device, parent=self)
+        self.inference_worker = InferenceWorker(self.pipeline, self.slot, device=device, runtime=runtime, parent=self)
         self.inference_worker.prediction_ready.connect(self._on_prediction_ready)
         self.inference_worker.model_loaded.connect(self._on_model_loaded)
         self.inference_worker.model_failed.connect(self._on_model_failed)
@@ -488,11 +489,13 @@ class MainWindow(QMainWindow):
             message = "paused"
         if self._recorder is not None:
             message = (message + "   " if message else "") + "● recording"
+        device = self.device_name or ("" if self.pipeline.classifier is None else "CPU")
+        runtime = getattr(self.pipeline.classifier, "runtime", "")
         return OverlayStats(
             display_fps=self._display_rate.rate,
             inference_fps=self._inference_rate.rate if classified else None,
             latency_ms=prediction.latency_ms if classified else None,
-            device=self.device_name or ("" if self.pipeline.classifier is None else "CPU"),
+            device=f"{device}, {runtime}" if device and runtime else device,
             model=self.model_name,
             message=message,
         )

@@ -102,11 +102,12 @@ class InferenceWorker(QThread):
     device_selected = Signal(str)       # "GPU: ..." or "CPU (n cores)"
     failed = Signal(str)                # a frame could not be processed
 
-    def __init__(self, pipeline: GesturePipeline, slot: FrameSlot, *, device: str = "auto", parent=None):
+    def __init__(self, pipeline: GesturePipeline, slot: FrameSlot, *, device: str = "auto", runtime: str = "auto", parent=None):
         super().__init__(parent)
         self.pipeline = pipeline
         self.slot = slot
         self.device_choice = device
+        self.runtime_choice = runtime
         self.device_name = ""
         self.frames_processed = 0
         self._pending_model: Path | None = None
@@ -154,7 +155,7 @@ class InferenceWorker(QThread):
                 # Before TensorFlow builds anything: visible devices are fixed after that.
                 self.device_name = select_device(self.device_choice)
                 self.device_selected.emit(self.device_name)
-            classifier = BundleClassifier.load(path)
+            classifier = BundleClassifier.load(path, device=self.device_choice, runtime=self.runtime_choice)
         except (BundleError, DeviceError) as exc:
             self.model_failed.emit(str(path), str(exc))
             return

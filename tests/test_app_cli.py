@@ -42,6 +42,13 @@ def test_bad_model_is_one_line_not_a_traceback(tmp_path, capsys):
     assert code == 1 and "bundle.json is missing" in err and "Traceback" not in err
 
 
+def test_tflite_runtime_without_an_export_says_how_to_make_one(tmp_path, tiny_bundle, capsys):
+    video = write_video(tmp_path / "clip.avi", frames=2)
+    code = main(["--headless", "--source", str(video), "--model", str(tiny_bundle), "--runtime", "tflite", "--output-csv", str(tmp_path / "f.csv")])
+    err = capsys.readouterr().err
+    assert code == 1 and "gesture-train export" in err and "Traceback" not in err
+
+
 def test_bad_source_is_one_line_not_a_traceback(tmp_path, tiny_bundle, capsys):
     code = main(["--headless", "--source", str(tmp_path / "nope.mp4"), "--model", str(tiny_bundle), "--output-csv", str(tmp_path / "f.csv")])
     err = capsys.readouterr().err
@@ -65,7 +72,15 @@ def test_flag_mistakes_say_what_would_be_valid(argv, complaint, capsys):
     assert exit_info.value.code == 2 and complaint in capsys.readouterr().err
 
 
-def test_screenshot_of_the_real_window_without_a_model(qtbot, tmp_path, capsys):
+@pytest.fixture
+def no_default_model(monkeypatch):
+    """Behave as an install without the bundled model, whether or not this checkout has one."""
+    from gesture_app import cli
+
+    monkeypatch.setattr(cli, "default_bundle_path", lambda: None)
+
+
+def test_screenshot_of_the_real_window_without_a_model(qtbot, tmp_path, capsys, no_default_model):
     shot = tmp_path / "docs" / "app.png"
     video = write_video(tmp_path / "clip.avi", frames=40, fps=40, size=(320, 240))
     code = main(["--source", str(video), "--screenshot", str(shot), "--quit-after-frames", "5", "--save-dir", str(tmp_path)])
@@ -75,7 +90,7 @@ def test_screenshot_of_the_real_window_without_a_model(qtbot, tmp_path, capsys):
     assert "saved" in capsys.readouterr().out
 
 
-def test_no_source_falls_back_to_the_demo_and_says_why(qtbot, tmp_path, monkeypatch):
+def test_no_source_falls_back_to_the_demo_and_says_why(qtbot, tmp_path, monkeypatch, no_default_model):
     from gesture_app import cli
 
     seen = {}
