@@ -152,6 +152,7 @@ class MainWindow(QMainWindow):
         self._recording_shape: tuple[int, int] = (0, 0)
         self._closed = False
         self._banner_before_loading = ""
+        self._skipped_shown = 0  # unreadable images of a folder source, as last shown in the status bar
 
         self._build_ui(cameras)
         self.inference_worker = InferenceWorker(self.pipeline, self.slot, device=device, runtime=runtime, parent=self)
@@ -264,6 +265,7 @@ class MainWindow(QMainWindow):
         """Show this source from now on (the previous one is stopped and closed)."""
         self._stop_capture()
         self.source = source
+        self._skipped_shown = 0
         self.pipeline.smoothing = self.pipeline.smoothing  # a new scene: forget the old history
         self._display_rate.reset()
         self.capture_worker = CaptureWorker(source, self.slot, mirror=self.mirror, parent=self)
@@ -468,6 +470,10 @@ class MainWindow(QMainWindow):
             self._write_recording(self.last_annotated_bgr)
         self.video_view.set_image(bgr_to_qimage(self.last_annotated_bgr))
         self.frames_shown += 1
+        skipped = getattr(self.source, "skipped_count", 0)
+        if skipped != self._skipped_shown:
+            self._skipped_shown = skipped
+            self._update_status()
         self.frame_shown.emit(index)
 
     def _write_recording(self, annotated_bgr: np.ndarray) -> None:
@@ -514,6 +520,8 @@ class MainWindow(QMainWindow):
 
     def _update_status(self) -> None:
         parts = [f"source: {self.source.name}" if self.source is not None else "no source"]
+        if self._skipped_shown:
+            parts[0] += f" ({self._skipped_shown} unreadable image(s) skipped)"
         parts.append(f"model: {self.model_name}" if self.model_name else NO_MODEL)
         if self.paused:
             parts.append("paused")

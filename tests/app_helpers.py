@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import cv2
@@ -74,3 +75,34 @@ class FakeClassifier:
         probs = self.sequence[min(self.calls, len(self.sequence) - 1)]
         self.calls += 1
         return probs
+
+
+class FlakyCapture:
+    """A fake cv2.VideoCapture that delivers, dies after `die_after` reads, and can come back."""
+
+    opens = 0
+    alive = True
+
+    def __init__(self, index, die_after=3):
+        type(self).opens += 1
+        self.reads = 0
+        self.die_after = die_after
+
+    def isOpened(self):
+        return type(self).alive
+
+    def read(self):
+        self.reads += 1
+        if not type(self).alive:
+            return False, None
+        if type(self).opens == 1 and self.reads > self.die_after:
+            type(self).alive = False  # unplugged; only the first capture dies
+            return False, None
+        time.sleep(0.005)
+        return True, make_frame_bgr(self.reads)
+
+    def get(self, prop):
+        return 25.0
+
+    def release(self):
+        pass

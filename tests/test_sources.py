@@ -6,7 +6,7 @@ import time
 import numpy as np
 import pytest
 
-from app_helpers import make_frame_bgr, write_video
+from app_helpers import FlakyCapture, make_frame_bgr, write_video
 from gesture_app.frame_slot import FrameSlot
 from gesture_app.roi import DEFAULT_ROI
 from gesture_app.sources import (
@@ -109,37 +109,6 @@ def test_demo_attribution_ships_beside_the_photos():
     assert "HaGRID" in text
     for _, path in demo_photos():
         assert path.name in text
-
-
-class FlakyCapture:
-    """A fake cv2.VideoCapture that delivers, dies after `die_after` reads, and can come back."""
-
-    opens = 0
-    alive = True
-
-    def __init__(self, index, die_after=3):
-        type(self).opens += 1
-        self.reads = 0
-        self.die_after = die_after
-
-    def isOpened(self):
-        return type(self).alive
-
-    def read(self):
-        self.reads += 1
-        if not type(self).alive:
-            return False, None
-        if type(self).opens == 1 and self.reads > self.die_after:
-            type(self).alive = False  # unplugged; only the first capture dies
-            return False, None
-        time.sleep(0.005)
-        return True, make_frame_bgr(self.reads)
-
-    def get(self, prop):
-        return 25.0
-
-    def release(self):
-        pass
 
 
 def test_camera_that_disappears_is_reported_and_retried():

@@ -238,3 +238,32 @@ def test_a_slow_model_never_holds_up_the_video(qtbot, make_window):
     assert shown >= 20 and calls <= 5  # video at its own rate; the model takes only the newest frames
     # and those are recent, not a backlog: at most ~2 inference times (~20 frames at 40 fps) behind
     assert window.slot.index - window.last_prediction.frame_index <= 25
+
+
+def test_camera_that_disappears_shows_a_banner_and_comes_back(qtbot, make_window):
+    from app_helpers import FlakyCapture
+    from gesture_app.sources import CameraSource
+
+    FlakyCapture.opens, FlakyCapture.alive = 0, True
+    camera = CameraSource(0, capture_factory=lambda i: FlakyCapture(i, die_after=10), retry_s=0.05, read_timeout_s=0.5)
+    window = make_window(camera, FakeClassifier(CONFIDENT_STOP))
+    qtbot.waitUntil(lambda: "stopped delivering" in window.banner_text, timeout=WAIT_MS)
+    shown = window.frames_shown
+    FlakyCapture.alive = True  # plugged back in
+    qtbot.waitUntil(lambda: window.frames_shown > shown + 3 and window.banner_text == "", timeout=WAIT_MS)
+
+
+def test_folder_with_an_unreadable_image_plays_and_counts_it(qtbot, make_window, tmp_path, hand_crops):
+    import shutil
+
+    from gesture_app.sources import FolderSource
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for index, photo in enumerate(sorted((hand_crops / "ok").glob("*.jpg"))[:3]):
+        shutil.copy(photo, folder / f"{index}.jpg")
+    (folder / "1b.jpg").write_bytes(b"broken")
+    window = make_window(FolderSource(folder, fps=60), FakeClassifier(CONFIDENT_STOP))
+    qtbot.waitUntil(lambda: "ended" in window.banner_text, timeout=WAIT_MS)
+    assert window.frames_shown >= 1
+    assert "1 unreadable image(s) skipped" in window.statusBar().currentMessage()
