@@ -123,6 +123,8 @@ def _train_parser() -> argparse.ArgumentParser:
     p.add_argument("--input-style", choices=("colour", "silhouette"), default="colour",
                    help="what the images show, recorded in the bundle so the app matches (default: colour)")
     p.add_argument("--epochs", type=_positive_int, help="override every run's epoch count")
+    p.add_argument("--epoch-scale", type=float, default=1.0,
+                   help="scale every run's documented epochs, e.g. 0.1 for a tenth of the schedule (at least 1 epoch each)")
     p.add_argument("--steps-per-epoch", type=_positive_int, help="override every run's steps per epoch")
     p.add_argument("--batch-size", type=_positive_int, help="override every run's batch size")
     p.add_argument("--validation-steps", type=_positive_int, help="override every run's validation steps")
@@ -196,6 +198,8 @@ def _setup_logging(quiet: bool) -> None:
     level = logging.WARNING if quiet else logging.INFO
     logging.basicConfig(level=level, format="%(message)s")  # no-op where handlers exist (tests, embedding apps)
     logging.getLogger().setLevel(level)
+    # TensorFlow warns about tf.function retracing when each run builds its own model; expected here.
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
 
 
 def _run_train(args) -> int:
@@ -204,7 +208,7 @@ def _run_train(args) -> int:
 
     config = TrainConfig(
         data=args.data, out=args.out, runs=args.runs, weights=args.weights, input_size=args.input_size,
-        input_style=args.input_style, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
+        input_style=args.input_style, epochs=args.epochs, epoch_scale=args.epoch_scale, steps_per_epoch=args.steps_per_epoch,
         batch_size=args.batch_size, validation_steps=args.validation_steps, seed=args.seed, resume=args.resume,
         overwrite=args.overwrite, tensorboard=args.tensorboard, feature_cache=args.feature_cache,
         cache_copies=args.cache_copies, mixed_precision=args.mixed_precision, distribute=args.distribute, extra_augmentation=args.extra_augmentation, config_file=args.config,

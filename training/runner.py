@@ -53,6 +53,7 @@ class TrainConfig:
     input_size: int | None = None  # None: the run's documented size (224)
     input_style: str = "colour"
     epochs: int | None = None  # overrides of the documented values, for quick runs
+    epoch_scale: float = 1.0  # or: every run's documented epochs times this (at least 1)
     steps_per_epoch: int | None = None
     batch_size: int | None = None
     validation_steps: int | None = None
@@ -70,8 +71,9 @@ class TrainConfig:
     overrides: dict = field(default_factory=dict, init=False)
 
     def spec_for(self, spec: RunSpec) -> RunSpec:
+        epochs = self.epochs or (max(1, round(spec.epochs * self.epoch_scale)) if self.epoch_scale != 1 else None)
         return spec.with_overrides(
-            input_size=self.input_size, epochs=self.epochs, steps_per_epoch=self.steps_per_epoch,
+            input_size=self.input_size, epochs=epochs, steps_per_epoch=self.steps_per_epoch,
             batch_size=self.batch_size, validation_steps=self.validation_steps,
             extra_augmentation=self.extra_augmentation,
         )
