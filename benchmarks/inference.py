@@ -162,8 +162,8 @@ def main(argv: list[str] | None = None) -> int:
 
         video = write_video(work / "clip.avi", args.frames)
         print(f"\nheadless gesture-app on a {args.frames}-frame 640x480 video:")
-        print("| runtime | frame time ms | model latency ms | throughput fps | pipeline overhead |")
-        print("| --- | --- | --- | --- | --- |")
+        print("| runtime | frame time ms | pipeline latency ms | model latency ms | throughput fps | pipeline overhead |")
+        print("| --- | --- | --- | --- | --- | --- |")
         for runtime, model_name in (("keras", "keras tf.function"), ("tflite", "tflite int8")):
             frame_ms, pipeline_ms = headless_frame_ms(bundle_path, runtime, video, work)
             bound = p50[model_name]
