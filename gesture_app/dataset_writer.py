@@ -326,8 +326,11 @@ class DatasetWriter:
         frame_data = self._encode(full_frame_bgr) if full_frame_bgr is not None else None
         frame_folder = self.root / FULL_FRAMES_DIR / class_name
 
-        temp_path = folder / f"{TEMP_PREFIX}{name}"
-        frame_temp_path = frame_folder / f"{TEMP_PREFIX}{name}"
+        # The temporary name is this writer's own (pid + random), not derived from the final
+        # name: two processes proposing the same final name must not share a temp file.
+        temp_name = f"{TEMP_PREFIX}{os.getpid()}-{secrets.token_hex(6)}{suffix}"
+        temp_path = folder / temp_name
+        frame_temp_path = frame_folder / temp_name
         placed: list[Path] = []
         try:
             try:

@@ -266,9 +266,9 @@ def test_the_timer_plays_the_source_and_records_while_the_button_is_held(tmp_pat
     qtbot.addWidget(window)
     window.show()
     window.start()
-    qtbot.waitUntil(lambda: window.frames_shown >= 3, timeout=3000)
+    qtbot.waitUntil(lambda: window.frames_shown >= 3, timeout=15000)
     qtbot.mousePress(window.record_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: window.counts()["cool"] >= 4, timeout=3000)
+    qtbot.waitUntil(lambda: window.counts()["cool"] >= 4, timeout=15000)
     qtbot.mouseRelease(window.record_button, Qt.MouseButton.LeftButton)
     count = window.counts()["cool"]
     qtbot.wait(100)
@@ -279,7 +279,7 @@ def test_the_timer_plays_the_source_and_records_while_the_button_is_held(tmp_pat
 def test_source_end_is_reported(tmp_path, qtbot):
     window = CaptureWindow(GeneratedSource(frames=3), DatasetWriter(tmp_path))
     qtbot.addWidget(window)
-    with qtbot.waitSignal(window.source_ended, timeout=3000):
+    with qtbot.waitSignal(window.source_ended, timeout=15000):
         window.start()
     assert window.frames_shown == 3
 
@@ -326,7 +326,7 @@ class LiveSource(GeneratedSource):
 def test_a_live_source_is_read_off_the_gui_thread_and_survives_an_interruption(tmp_path, qtbot):
     window = CaptureWindow(LiveSource(frames=30), DatasetWriter(tmp_path))
     qtbot.addWidget(window)
-    with qtbot.waitSignal(window.source_ended, timeout=5000):
+    with qtbot.waitSignal(window.source_ended, timeout=15000):
         window.start()
     assert window.source.interrupted
     assert 5 < window.frames_shown <= 30  # the newest frame is shown; stale ones may be skipped
