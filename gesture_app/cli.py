@@ -138,6 +138,7 @@ def run_headless_cli(args) -> int:
 
 
 def run_window_cli(args) -> int:
+    from PySide6.QtCore import QEventLoop
     from PySide6.QtWidgets import QApplication
 
     from .window import MainWindow  # also clears OpenCV's Qt plugin path before the QApplication below
@@ -162,12 +163,19 @@ def run_window_cli(args) -> int:
     sys.excepthook = show_instead_of_traceback
     result = {"code": 0}
     if args.quit_after_frames is not None or args.screenshot is not None:
-        _quit_after_frames(window, app, args.quit_after_frames or 30, args.screenshot, result)
+        _quit_after_frames(window, args.quit_after_frames or 30, args.screenshot, result)
+    # Run until this window closes. Not app.exec()/app.quit(): quit() leaves Qt's "quit now" flag
+    # set, which stalls every later event loop in the process (tests call main() repeatedly).
+    quit_on_close = app.quitOnLastWindowClosed()
+    app.setQuitOnLastWindowClosed(False)
+    loop = QEventLoop()
+    window.closed.connect(loop.quit)
     window.show()
     try:
-        app.exec()
+        loop.exec()
     finally:
         sys.excepthook = previous_hook
+        app.setQuitOnLastWindowClosed(quit_on_close)
         window.shutdown()
         window.deleteLater()
     if args.screenshot is not None and result.get("saved"):
@@ -188,7 +196,7 @@ def _open_window_source(args):
         return open_source("demo", loop=True), why
 
 
-def _quit_after_frames(window, app, frames: int, screenshot: Path | None, result: dict, timeout_s: float = 180.0) -> None:
+def _quit_after_frames(window, frames: int, screenshot: Path | None, result: dict, timeout_s: float = 180.0) -> None:
     """Close after `frames` frames (classified ones when a model is loading), saving the window first."""
     from PySide6.QtCore import QTimer
 
@@ -214,8 +222,7 @@ def _quit_after_frames(window, app, frames: int, screenshot: Path | None, result
             except OSError as exc:
                 print(f"gesture-app: {exc}", file=sys.stderr)
                 result["code"] = 1
-        window.close()
-        app.quit()
+        window.close()  # ends run_window_cli's loop
 
     def on_frame_shown(_index: int) -> None:
         if ready():

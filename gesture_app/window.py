@@ -107,6 +107,7 @@ class MainWindow(QMainWindow):
     frame_shown = Signal(int)            # index of the frame just painted
     prediction_received = Signal(object)  # every Prediction from the inference worker
     screenshot_saved = Signal(str)
+    closed = Signal()
 
     def __init__(
         self,
@@ -547,3 +548,4 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:
         self.shutdown()
         super().closeEvent(event)
+        self.closed.emit()
