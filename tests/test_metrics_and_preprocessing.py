@@ -23,7 +23,7 @@ def test_model1_confusion_matrix_gives_the_seeds_macro_f1():
     assert metrics["per_class"]["yo"]["precision"] == pytest.approx(50 / 67)
 
 
-@pytest.mark.parametrize("run", list(SCHEDULE))
+@pytest.mark.parametrize("run", [name for name, spec in SCHEDULE.items() if spec.reported])
 def test_every_reported_f1_matches_its_confusion_matrix(run):
     reported = SCHEDULE[run].reported
     metrics = classification_metrics(*labels_from_confusion(reported.confusion_matrix), list("abcde"))
