@@ -116,7 +116,9 @@ def _train_parser() -> argparse.ArgumentParser:
                    "epochs = 60, resume = true); flags given on the command line override it")
     p.add_argument("--data", required=True, type=Path, help="dataset folder: DATA/<class>/*.jpg or DATA/train|val|test/<class>/")
     p.add_argument("--out", required=True, type=Path, help="output folder; each run writes RUNS/<run>/")
-    p.add_argument("--runs", help=f"comma-separated runs to train (default: all of {','.join(SCHEDULE)})")
+    p.add_argument("--runs", help="comma-separated runs to train (default: the documented "
+                   f"{','.join(n for n, s in SCHEDULE.items() if s.documented)}; also: "
+                   f"{','.join(n for n, s in SCHEDULE.items() if not s.documented)})")
     p.add_argument("--weights", type=_weights, default="imagenet",
                    help="base weights: imagenet (default, downloaded once by Keras), none, or a path to a VGG16 notop .h5 file")
     p.add_argument("--input-size", type=_positive_int, help="square input size in pixels (documented: 224; at least 32)")
