@@ -38,7 +38,7 @@ from .qt_env import use_pyside_plugins
 from .qt_image import bgr_to_qimage
 from .rates import RateMeter
 from .roi import DEFAULT_ROI, RegionOfInterest
-from .sources import FrameSource, SourceError, list_cameras, open_source
+from .sources import CameraSource, FrameSource, SourceError, list_cameras, open_source
 from .workers import CaptureWorker, InferenceWorker
 
 logger = logging.getLogger(__name__)
@@ -277,7 +277,18 @@ class MainWindow(QMainWindow):
         self.capture_worker.start()
         # Poll at twice the source's rate: each new frame is painted once, within half a frame of arriving.
         self.display_timer.start(max(5, int(round(500.0 / max(source.fps, 1.0)))))
+        self._show_source_in_box(source)
         self._update_status()
+
+    def _show_source_in_box(self, source: FrameSource) -> None:
+        """Select the source in the Source box (adding it: an open camera may not answer a probe)."""
+        key = str(source.index) if isinstance(source, CameraSource) else str(getattr(source, "path", source.name))
+        row = self.source_box.findData(key)
+        if row < 0:
+            label = source.name if isinstance(source, CameraSource) else f"{source.name} (file)"
+            row = self.source_box.count() - 2  # before the two "Open …" entries
+            self.source_box.insertItem(row, label, key)
+        self.source_box.setCurrentIndex(row)
 
     def open_source_spec(self, spec) -> bool:
         """Open "0", a file, a folder or "demo" and show it; a failure becomes a banner."""

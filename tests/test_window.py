@@ -267,3 +267,21 @@ def test_folder_with_an_unreadable_image_plays_and_counts_it(qtbot, make_window,
     qtbot.waitUntil(lambda: "ended" in window.banner_text, timeout=WAIT_MS)
     assert window.frames_shown >= 1
     assert "1 unreadable image(s) skipped" in window.statusBar().currentMessage()
+
+
+def test_source_box_lists_and_switches_sources(qtbot, make_window, tmp_path):
+    from app_helpers import write_video
+
+    window = make_window(GeneratedSource(fps=60), FakeClassifier(CONFIDENT_STOP))
+    assert window.source_box.currentText() == "generated (file)"
+    video = write_video(tmp_path / "clip.avi", frames=30, fps=30)
+    first = window.source
+    assert window.open_source_spec(str(video))
+    assert first.closed and window.source.name == "clip.avi"
+    assert window.source_box.currentData() == str(video)
+    _wait_frames(qtbot, window, window.frames_shown + 3)
+    demo_row = window.source_box.findData("demo")
+    window.source_box.activated.emit(demo_row)  # as if the user picked "demo"
+    assert window.source.name == "demo" and window.source_box.currentIndex() == demo_row
+    assert not window.open_source_spec(str(tmp_path / "missing.mp4"))
+    assert "No such source" in window.banner_text and window.source.name == "demo"  # the old source keeps playing
