@@ -67,6 +67,10 @@ class GesturePipeline:
             raise ValueError(f"threshold must be between 0 and 1, got {value}")
         self._threshold = float(value)
 
+    def reset_history(self) -> None:
+        """Forget the smoothing history (a new source: the old scene's frames say nothing about it)."""
+        self._smoother = Smoother(self._smoother.window)
+
     def request_background(self) -> None:
         """Take the next frame's box as the background (silhouette models)."""
         self._background_requested = True

@@ -267,7 +267,7 @@ class MainWindow(QMainWindow):
         self._stop_capture()
         self.source = source
         self._skipped_shown = 0
-        self.pipeline.smoothing = self.pipeline.smoothing  # a new scene: forget the old history
+        self.pipeline.reset_history()
         self._display_rate.reset()
         self.capture_worker = CaptureWorker(source, self.slot, mirror=self.mirror, parent=self)
         self.capture_worker.paused = self.paused
