@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -170,10 +171,13 @@ def run_window_cli(args) -> int:
     app.setQuitOnLastWindowClosed(False)
     loop = QEventLoop()
     window.closed.connect(loop.quit)
+    # Python never sees Ctrl+C while Qt's loop runs; let it end the program quietly as in any tool.
+    previous_sigint = signal.signal(signal.SIGINT, signal.SIG_DFL)
     window.show()
     try:
         loop.exec()
     finally:
+        signal.signal(signal.SIGINT, previous_sigint)
         sys.excepthook = previous_hook
         app.setQuitOnLastWindowClosed(quit_on_close)
         window.shutdown()

@@ -65,6 +65,7 @@ class CaptureWorker(QThread):
                 failing += 1
                 if failing == 1:
                     self.source_failed.emit(str(exc))
+                time.sleep(0.01)
                 continue
             except Exception as exc:  # any source fault becomes a message, not a dead thread
                 failing += 1
