@@ -73,6 +73,24 @@ def confidence_bar_area(frame_shape) -> tuple[int, int, int, int]:
     return _px(18, s), _px(60, s), _px(208, s), _px(76, s)
 
 
+def inset_area(frame_shape) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1) of the classifier's-view inset, bottom left (clear of the default box)."""
+    s = overlay_scale(frame_shape)
+    height, width = frame_shape[:2]
+    side = min(_px(112, s), height // 3, width // 3)
+    margin = _px(10, s)
+    return margin, height - margin - side, margin + side, height - margin
+
+
+def _draw_inset(image, inset_bgr, s) -> None:
+    x0, y0, x1, y1 = inset_area(image.shape)
+    if inset_bgr.ndim == 2:
+        inset_bgr = cv2.cvtColor(inset_bgr, cv2.COLOR_GRAY2BGR)
+    image[y0:y1, x0:x1] = cv2.resize(inset_bgr, (x1 - x0, y1 - y0), interpolation=cv2.INTER_AREA)
+    cv2.rectangle(image, (x0 - 1, y0 - 1), (x1, y1), TEXT_BGR, 1)
+    _text(image, "model sees", (x0, y0 - _px(6, s)), s, TEXT_BGR, size=0.4)
+
+
 def _text(image, text, origin, scale, colour=TEXT_BGR, size=0.55, thickness=1):
     cv2.putText(image, text, origin, FONT, size * scale, colour, max(1, _px(thickness, scale)), cv2.LINE_AA)
 
@@ -81,10 +99,21 @@ def _format_rate(value: float | None, unit: str) -> str:
     return f"-- {unit}" if value is None else f"{value:.1f} {unit}"
 
 
-def draw_overlay(frame_bgr: np.ndarray, prediction: Prediction | None, roi: RegionOfInterest | None = None, stats: OverlayStats = OverlayStats()) -> np.ndarray:
-    """A copy of the (H, W, 3) BGR frame with the result drawn on it."""
+def draw_overlay(
+    frame_bgr: np.ndarray,
+    prediction: Prediction | None,
+    roi: RegionOfInterest | None = None,
+    stats: OverlayStats = OverlayStats(),
+    inset_bgr: np.ndarray | None = None,
+) -> np.ndarray:
+    """A copy of the (H, W, 3) BGR frame with the result drawn on it.
+
+    inset_bgr: what the classifier was shown (e.g. the silhouette), drawn small at the bottom left.
+    """
     image = np.ascontiguousarray(frame_bgr).copy()
     s = overlay_scale(image.shape)
+    if inset_bgr is not None:
+        _draw_inset(image, inset_bgr, s)
     label = prediction.label if prediction is not None else NO_GESTURE
     colour = class_colour_bgr(label)
 

@@ -90,6 +90,7 @@ class GesturePipeline:
             crop_bgr = self._silhouette(crop_bgr)
             if isinstance(crop_bgr, str):
                 smoother.reset()
+                self.last_model_view_bgr = None
                 timings = {"preprocess": (time.perf_counter() - start) * 1000.0}
                 return unclassified(crop_bgr, classes, timings, frame_index)
         self.last_model_view_bgr = crop_bgr

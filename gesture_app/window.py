@@ -477,7 +477,9 @@ class MainWindow(QMainWindow):
         self._shown_index = index
         self._display_rate.tick()
         self.last_frame_bgr = frame_bgr
-        self.last_annotated_bgr = draw_overlay(frame_bgr, self.last_prediction, self.pipeline.roi, self.overlay_stats())
+        # Silhouette models: show the silhouette, so the user sees whether the background capture worked.
+        inset_bgr = self.pipeline.last_model_view_bgr if classifier_style(self.pipeline.classifier) == "silhouette" else None
+        self.last_annotated_bgr = draw_overlay(frame_bgr, self.last_prediction, self.pipeline.roi, self.overlay_stats(), inset_bgr)
         if self._recorder is not None:
             self._write_recording(self.last_annotated_bgr)
         self.video_view.set_image(bgr_to_qimage(self.last_annotated_bgr))

@@ -168,3 +168,34 @@ def test_headless_stops_with_a_message_when_the_source_breaks(tmp_path):
     summary = run_headless(source, GesturePipeline(FakeClassifier(CONFIDENT_STOP)), tmp_path / "f.csv", max_frames=50)
     assert summary.frames == 5 and "broke" in summary.error and "stopped early" in summary.line()
     assert summary.label_counts == {"stop": 5}
+
+
+def test_overlay_inset_shows_what_the_model_sees():
+    from gesture_app.overlay import inset_area
+
+    frame = np.full((480, 640, 3), 128, np.uint8)
+    silhouette = np.zeros((200, 200, 3), np.uint8)
+    silhouette[50:150, 50:150] = 255
+    annotated = draw_overlay(frame, _prediction(), DEFAULT_ROI, inset_bgr=silhouette)
+    x0, y0, x1, y1 = inset_area(frame.shape)
+    inset = annotated[y0:y1, x0:x1]
+    assert inset[inset.shape[0] // 2, inset.shape[1] // 2].tolist() == [255, 255, 255]
+    assert inset[3, 3].tolist() == [0, 0, 0]
+    assert (draw_overlay(frame, _prediction(), DEFAULT_ROI)[y0:y1, x0:x1] == 128).all()  # no inset unless asked
+
+
+def test_headless_cli_uses_the_bundled_default_model(tmp_path, tiny_bundle, monkeypatch, capsys):
+    from gesture_app import cli
+
+    monkeypatch.setattr(cli, "default_bundle_path", lambda: tiny_bundle)
+    video = write_video(tmp_path / "clip.avi", frames=3)
+    assert cli.main(["--headless", "--source", str(video), "--output-csv", str(tmp_path / "f.csv")]) == 0
+    assert "3 frames" in capsys.readouterr().out
+
+
+def test_headless_cli_without_any_model_says_how_to_get_one(tmp_path, monkeypatch, capsys):
+    from gesture_app import cli
+
+    monkeypatch.setattr(cli, "default_bundle_path", lambda: None)
+    code = cli.main(["--headless", "--source", "demo", "--output-csv", str(tmp_path / "f.csv")])
+    assert code == 1 and "--model BUNDLE" in capsys.readouterr().err
