@@ -3,8 +3,6 @@
 import subprocess
 import sys
 
-import pytest
-
 QT_FREE = [
     "gesture_app.sources",
     "gesture_app.silhouette",

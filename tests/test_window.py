@@ -1,6 +1,5 @@
 """The live window, offscreen: frames in, predictions out, overlay drawn, faults survived, threads stopped."""
 
-import json
 
 import cv2
 import numpy as np
@@ -9,7 +8,6 @@ import pytest
 from app_helpers import FakeClassifier, GeneratedSource
 from gesture_app.overlay import class_colour_bgr, label_area
 from gesture_app.qt_image import qimage_to_bgr
-from gesture_app.roi import RegionOfInterest
 from gesture_app.window import MainWindow
 from models import NO_GESTURE
 
