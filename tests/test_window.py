@@ -1,6 +1,5 @@
 """The live window, offscreen: frames in, predictions out, overlay drawn, faults survived, threads stopped."""
 
-
 import cv2
 import numpy as np
 import pytest
