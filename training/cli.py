@@ -4,6 +4,8 @@
     gesture-train --config FILE.toml [flags that override it]
     gesture-train evaluate --model BUNDLE --data DIR [--json PATH]
     gesture-train export --model BUNDLE [--int8]
+    gesture-train explain --model BUNDLE --image PATH... --out DIR [--method occlusion|gradcam]
+    gesture-train explain --model BUNDLE --features --layer NAME --data DIR --out DIR
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ TRAIN_EXAMPLES = """examples:
   gesture-train --data DATA --out runs --runs compact --weights none --extra-augmentation none
   gesture-train evaluate --model runs/model4_ft/bundle --data other_hands/ --json scores.json
   gesture-train export --model runs/model4_ft/bundle --int8  # fast CPU inference in gesture-app
+  gesture-train explain --model runs/model4_ft/bundle --image hand.jpg --out why/ --method occlusion
 """
 
 
@@ -108,7 +111,7 @@ def _train_parser() -> argparse.ArgumentParser:
         prog="gesture-train",
         description="Train the documented VGG16 transfer-learning schedule (Models 1-4 and the fine-tuned "
         "Model 4) on a folder of gesture images, writing curves, confusion matrices, F1 and model bundles.",
-        epilog="subcommands: evaluate, export (gesture-train evaluate --help)\n\n" + TRAIN_EXAMPLES,
+        epilog="subcommands: evaluate, export, explain (gesture-train evaluate --help)\n\n" + TRAIN_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--config", type=Path,
@@ -196,6 +199,62 @@ def _run_export(args) -> int:
     return 0
 
 
+def _explain_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="gesture-train explain",
+        description="Show where a model bundle looks. With --image: each image with a heat map of the evidence for its "
+        "predicted class (occlusion: a grey square slid over it, the drop in probability; gradcam: the last convolutional "
+        "block's gradient-weighted maps), class and confidence written on it, as OUT/<image>_<method>.png. "
+        "With --features: the dataset patches that activate a layer's strongest filters most, as OUT/features_<layer>.png.",
+        epilog="examples:\n"
+        "  gesture-train explain --model runs/model4_ft/bundle --image hand.jpg other/ --out why/\n"
+        "  gesture-train explain --model runs/model4_ft/bundle --image hand.jpg --out why/ --method occlusion --patch 32 --stride 8\n"
+        "  gesture-train explain --model runs/model4_ft/bundle --features --layer block3_conv3 --data DATA --out why/",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--model", type=Path, help="model bundle folder (default: the bundled default model)")
+    p.add_argument("--image", nargs="+", type=Path, help="images, or folders of images, to explain")
+    p.add_argument("--out", required=True, type=Path, help="folder for the PNGs")
+    p.add_argument("--method", choices=("gradcam", "occlusion"), default="gradcam", help="default: gradcam (one pass; occlusion runs the model once per square)")
+    p.add_argument("--patch", type=_positive_int, help="occlusion: side of the grey square in input pixels (default: a seventh of the input)")
+    p.add_argument("--stride", type=_positive_int, help="occlusion: step between squares (default: half the square)")
+    p.add_argument("--class", dest="class_name", help="explain this class instead of the predicted one")
+    p.add_argument("--features", action="store_true", help="draw the top-activating patches of --layer over the images in --data instead")
+    p.add_argument("--layer", help="gradcam: the base layer to read (default: the last conv block); --features: the layer to show (required)")
+    p.add_argument("--data", type=Path, help="--features: folder of images, searched recursively")
+    p.add_argument("--filters", type=_positive_int, default=8, help="--features: rows, the layer's strongest filters (default 8)")
+    p.add_argument("--patches", type=_positive_int, default=8, help="--features: patches per filter (default 8)")
+    p.add_argument("--max-images", type=_positive_int, default=500, help="--features: images read from --data at most, evenly spread (default 500)")
+    p.add_argument("-q", "--quiet", action="store_true")
+    return p
+
+
+def _run_explain(args) -> int:
+    from models.bundle import BundleError, default_bundle_path, load_bundle
+    from models.images import UnreadableImageError
+
+    from .explain import explain_features, explain_images
+
+    model_path = args.model or default_bundle_path()
+    if model_path is None:
+        log.error("error: no --model given and this installation ships no default model; pass --model RUNS/<run>/bundle.")
+        return 2
+    if args.features == bool(args.image) or (args.features and not (args.layer and args.data)):
+        log.error("error: pass --image PATH... to explain predictions, or --features --layer NAME --data DIR for the patch grid.")
+        return 2
+    try:
+        bundle = load_bundle(model_path)
+        if args.features:
+            explain_features(bundle, args.layer, args.data, args.out, args.filters, args.patches, args.max_images)
+        else:
+            explain_images(bundle, args.image, args.out, args.method, patch=args.patch, stride=args.stride,
+                           layer=args.layer, class_name=args.class_name)
+    except (BundleError, UnreadableImageError, ValueError, FileNotFoundError) as exc:
+        log.error("error: %s", exc)
+        return 2
+    return 0
+
+
 def _setup_logging(quiet: bool) -> None:
     level = logging.WARNING if quiet else logging.INFO
     logging.basicConfig(level=level, format="%(message)s")  # no-op where handlers exist (tests, embedding apps)
@@ -260,6 +319,10 @@ def main(argv: list[str] | None = None) -> int:
         args = _export_parser().parse_args(argv[1:])
         _setup_logging(args.quiet)
         return _run_export(args)
+    if argv and argv[0] == "explain":
+        args = _explain_parser().parse_args(argv[1:])
+        _setup_logging(args.quiet)
+        return _run_explain(args)
     if argv and argv[0] == "train":
         argv = argv[1:]
     parser = _train_parser()

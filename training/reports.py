@@ -155,6 +155,10 @@ def write_summary(runs_dir: Path, run_names: list[str]) -> Path:
             "",
             f"![curves]({name}/curves.png) ![confusion matrix]({name}/confusion_matrix.png)",
             "",
+        ]
+        if (runs_dir / name / "explain.png").is_file():
+            details += [f"[Where it looks]({name}/explain.png): Grad-CAM heat maps of test images, misclassified first.", ""]
+        details += [
             f"Test confusion matrix (rows = true {', '.join(test['classes'])}): `{test['confusion_matrix']}`",
         ]
         if reported:

@@ -24,6 +24,7 @@ import numpy as np
 from models.architectures import build_model, resolve_weights, unfreeze_from
 from models.bundle import MODEL_FILE, load_bundle, save_bundle, update_description
 from models.device import describe_device
+from models.explain import write_explain_page
 from models.preprocess import Preprocessing, featurewise_stats
 from models.schedule import RunSpec, resolve_runs
 
@@ -350,6 +351,8 @@ def _write_reports(spec: RunSpec, bundle, dataset: Dataset, config: TrainConfig,
                              "val": metrics["val"]}
     update_description(run_dir / "bundle", provenance=provenance)
     reports.write_json(run_dir / "metrics.json", metrics)
+    # The page of heat maps, misclassified test images first (one Grad-CAM pass over 16 at most).
+    write_explain_page(bundle, test.images_rgb, test.labels, probs, run_dir / "explain.png")
     log.info(
         "%s: test accuracy %.3f, macro F1 %.4f; reports in %s", spec.name, test_metrics["accuracy"],
         test_metrics["macro_f1"], run_dir,
