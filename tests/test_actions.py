@@ -320,3 +320,35 @@ def test_map_for_a_bundle_with_other_classes():
     assert action_map.action_for("thumbs_up").media == "next"
     with pytest.raises(ActionMapError, match="the gestures are thumbs_up, palm"):
         parse_action_map('[gestures]\nyo = { media = "next" }\n', classes=("thumbs_up", "palm"))
+
+
+def test_actions_import_neither_qt_tensorflow_nor_pynput():
+    # pynput opens the X display when imported, so it must wait until a real sender is made.
+    import subprocess
+
+    code = (
+        "import sys, gesture_app.actions\n"
+        "print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in ('PySide6', 'tensorflow', 'pynput'))))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ""
+
+
+def test_another_map_releases_keys_and_waits_for_a_new_gesture():
+    engine, sender, clock = make_engine()
+    feed(engine, clock, "ok*3 none*3 stop*3")  # volume mode; stop = volume down
+    engine.mode = "normal"
+    feed(engine, clock, "none*3 stop*3")
+    assert engine.held_keys == ("alt",)
+    released = engine.set_map(parse_action_map(MEDIA_MAP))
+    assert [str(a) for a in released] == ["release alt (map changed)"] and engine.mode == "normal"
+    assert feed(engine, clock, "stop*5") == []
+    assert feed(engine, clock, "none*3 stop*3") == ["stop: media volume_down"]
+
+
+def test_arming_needs_a_sender():
+    engine = ActionEngine(load_action_map(), None)
+    with pytest.raises(ValueError, match="sender"):
+        engine.arm()
+    assert engine.update(pred("yo")) == [] and engine.release_all() == []

@@ -42,12 +42,18 @@ class FiredAction:
 
 
 class ActionEngine:
-    """Turns a stream of predictions into actions through a KeySender; starts disarmed."""
+    """Turns a stream of predictions into actions through a KeySender; starts disarmed.
 
-    def __init__(self, action_map: ActionMap, sender: KeySender, *, armed: bool = False, clock: Callable[[], float] = time.monotonic):
+    `sender` may be None until the first arm (the window makes its pynput sender only then, so
+    merely opening the window never touches the desktop's input).
+    """
+
+    def __init__(self, action_map: ActionMap, sender: KeySender | None, *, armed: bool = False, clock: Callable[[], float] = time.monotonic):
         self.map = action_map
         self.sender = sender
         self._clock = clock
+        if armed and sender is None:
+            raise ValueError("an armed ActionEngine needs a sender")
         self._armed = bool(armed)
         self.mode = BASE_MODE
         self._held: list[str] = []                # keys this engine holds down, in press order
@@ -58,6 +64,7 @@ class ActionEngine:
         self._stable_fired_at: float | None = None
         self._stable_done = False                 # the stable gesture has done all it will do
         self._last_fire: float | None = None
+        self._now = 0.0                           # the latest frame's time
         _LIVE_ENGINES.add(self)
 
     # -- arming and safety -------------------------------------------------------------------
@@ -67,6 +74,8 @@ class ActionEngine:
 
     def arm(self) -> None:
         """Start sending. A gesture already held when arming does not fire until it changes."""
+        if self.sender is None:
+            raise ValueError("set a sender before arming")
         self._armed = True
         self._stable_done = True
 
@@ -101,6 +110,14 @@ class ActionEngine:
         self._stable_fired_at, self._stable_done = None, False
         return released
 
+    def set_map(self, action_map: ActionMap) -> list[FiredAction]:
+        """Use another map from now on: held keys are released and the base mode restored."""
+        released = self.release_all("map changed")
+        self.map = action_map
+        self.mode = BASE_MODE
+        self._stable_done = True  # the gesture on show fires only once it changes
+        return released
+
     def close(self) -> list[FiredAction]:
         """The app is quitting: disarm and release everything."""
         self._armed = False
@@ -124,9 +141,13 @@ class ActionEngine:
             return None
         return label
 
-    def update(self, prediction: Prediction) -> list[FiredAction]:
-        """One frame's prediction -> the actions fired for it (usually none)."""
-        now = self._clock()
+    def update(self, prediction: Prediction, now: float | None = None) -> list[FiredAction]:
+        """One frame's prediction -> the actions fired for it (usually none).
+
+        `now` overrides the clock: a video file processed faster than real time passes its own
+        timestamps, so hold, repeat and cooldown times mean seconds of video.
+        """
+        now = self._now = self._clock() if now is None else float(now)
         settings = self.map.settings
         gesture = self._gesture_of(prediction)
         if gesture != self._candidate:
@@ -199,7 +220,7 @@ class ActionEngine:
         except Exception as exc:  # a failed key event is reported, never allowed to stop the video
             error = f"{type(exc).__name__}: {exc}"
             logger.warning("action %r failed: %s", text, error)
-        fired = FiredAction(gesture, self.mode if mode is None else mode, text, self._clock(), error)
+        fired = FiredAction(gesture, self.mode if mode is None else mode, text, self._now, error)
         logger.info("action: %s", fired)
         return fired
 
