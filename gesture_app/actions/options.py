@@ -9,7 +9,7 @@ from models.classes import CLASS_NAMES
 
 from .action_map import load_action_map
 from .engine import ActionEngine
-from .senders import DryRunSender, KeySender, make_sender
+from .senders import KeySender, make_sender
 
 ACTION_EXAMPLES = """\
 gesture actions (off until armed; see docs/actions.md):
@@ -35,9 +35,11 @@ def build_engine(args, classes=CLASS_NAMES, *, headless: bool = False, sender: K
     """The engine for the flags; raises ActionMapError (bad map) or ActionsUnavailable (no desktop).
 
     A headless run that is not armed still fires its actions, into a dry-run sender, so the CSV
-    and log show what would have been sent.
+    and log show what would have been sent. A window's engine follows --arm (the toolbar arms it later).
     """
     action_map = load_action_map(args.actions, classes)
-    if sender is None:
-        sender = make_sender(dry_run=args.dry_run or (headless and not args.arm))
-    return ActionEngine(action_map, sender, armed=args.arm or (headless and isinstance(sender, DryRunSender)))
+    dry_run = args.dry_run or (headless and not args.arm)
+    if sender is None and (dry_run or args.arm):
+        # A window that is not armed makes its sender when first armed, not before.
+        sender = make_sender(dry_run)
+    return ActionEngine(action_map, sender, armed=args.arm or (headless and sender is not None))
