@@ -352,3 +352,17 @@ def test_arming_needs_a_sender():
     with pytest.raises(ValueError, match="sender"):
         engine.arm()
     assert engine.update(pred("yo")) == [] and engine.release_all() == []
+
+
+def test_a_key_that_fails_half_way_leaves_nothing_down():
+    class FailsOnT(RecordingSender):
+        def press(self, key):
+            if key == "t":
+                raise OSError("no such key")
+            super().press(key)
+
+    sender = FailsOnT()
+    engine = ActionEngine(parse_action_map('[settings]\nhold_frames = 1\n[gestures]\nok = { press = "ctrl+shift+t" }\n'), sender, armed=True, clock=FakeClock())
+    fired = feed(engine, engine._clock, "ok")
+    assert fired == ["ok: press ctrl+shift+t (failed: OSError: no such key)"]
+    assert sender.events == [("press", "ctrl"), ("press", "shift"), ("release", "shift"), ("release", "ctrl")]

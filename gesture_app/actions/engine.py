@@ -99,8 +99,19 @@ class ActionEngine:
         if not self._held:
             return []
         keys, self._held = self._held, []
-        fired = self._send(lambda: [self.sender.release(key) for key in reversed(keys)], "", "release " + "+".join(keys) + (f" ({reason})" if reason else ""))
+        fired = self._send(lambda: self._release_each(reversed(keys)), "", "release " + "+".join(keys) + (f" ({reason})" if reason else ""))
         return [fired]
+
+    def _release_each(self, keys) -> None:
+        """Release every key even when one release fails; then raise the first failure."""
+        failures = []
+        for key in keys:
+            try:
+                self.sender.release(key)
+            except Exception as exc:
+                failures.append(exc)
+        if failures:
+            raise failures[0]
 
     def reset(self) -> list[FiredAction]:
         """A new or stopped source: release held keys, forget the gesture history, back to the base mode."""
@@ -188,17 +199,20 @@ class ActionEngine:
             keys = [key for key in action.keys if key not in self._held]
 
             def send():
-                for key in keys:
-                    self.sender.press(key)
-                for key in reversed(keys):
-                    self.sender.release(key)
+                pressed = []
+                try:
+                    for key in keys:
+                        self.sender.press(key)
+                        pressed.append(key)
+                finally:  # a key event that fails half-way must not leave the others down
+                    self._release_each(reversed(pressed))
 
             return [self._send(send, gesture, f"press {'+'.join(action.keys)}", mode)]
         if action.kind == "hold":
             if all(key in self._held for key in action.keys):
                 for key in action.keys:
                     self._held.remove(key)
-                return [self._send(lambda: [self.sender.release(key) for key in reversed(action.keys)], gesture, f"release {'+'.join(action.keys)}", mode)]
+                return [self._send(lambda: self._release_each(reversed(action.keys)), gesture, f"release {'+'.join(action.keys)}", mode)]
             keys = [key for key in action.keys if key not in self._held]
             self._held.extend(keys)
             return [self._send(lambda: [self.sender.press(key) for key in keys], gesture, f"hold {'+'.join(action.keys)}", mode)]
