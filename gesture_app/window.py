@@ -266,7 +266,6 @@ class MainWindow(QMainWindow):
         """Show this source from now on (the previous one is stopped and closed)."""
         self._stop_capture()
         self.source = source
-        self._skipped_shown = 0
         self.pipeline.reset_history()
         self._display_rate.reset()
         self.capture_worker = CaptureWorker(source, self.slot, mirror=self.mirror, parent=self)
@@ -484,9 +483,7 @@ class MainWindow(QMainWindow):
             self._write_recording(self.last_annotated_bgr)
         self.video_view.set_image(bgr_to_qimage(self.last_annotated_bgr))
         self.frames_shown += 1
-        skipped = getattr(self.source, "skipped_count", 0)
-        if skipped != self._skipped_shown:
-            self._skipped_shown = skipped
+        if getattr(self.source, "skipped_count", 0) != self._skipped_shown:
             self._update_status()
         self.frame_shown.emit(index)
 
@@ -534,6 +531,7 @@ class MainWindow(QMainWindow):
 
     def _update_status(self) -> None:
         parts = [f"source: {self.source.name}" if self.source is not None else "no source"]
+        self._skipped_shown = getattr(self.source, "skipped_count", 0)
         if self._skipped_shown:
             parts[0] += f" ({self._skipped_shown} unreadable image(s) skipped)"
         parts.append(f"model: {self.model_name}" if self.model_name else NO_MODEL)

@@ -264,7 +264,7 @@ def test_folder_with_an_unreadable_image_plays_and_counts_it(qtbot, make_window,
     window = make_window(FolderSource(folder, fps=60), FakeClassifier(CONFIDENT_STOP))
     qtbot.waitUntil(lambda: "ended" in window.banner_text, timeout=WAIT_MS)
     assert window.frames_shown >= 1
-    assert "1 unreadable image(s) skipped" in window.statusBar().currentMessage()
+    qtbot.waitUntil(lambda: "1 unreadable image(s) skipped" in window.statusBar().currentMessage(), timeout=WAIT_MS)
 
 
 def test_source_box_lists_and_switches_sources(qtbot, make_window, tmp_path):
