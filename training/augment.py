@@ -42,8 +42,8 @@ EXTRA_AUGMENTATIONS = {
         _layer("RandomSaturation", (0.3, 0.7), value_range=(0, 255), seed=seed),
         _layer("RandomHue", (0.0, 0.08), value_range=(0, 255), seed=seed),
     ],
-    # scale: a hand smaller in the box than the tight training crops (zoomed out up to 40%,
-    # aspect kept), as when the user holds it further from the camera.
+    # scale: a hand smaller in the box than the tight training crops, as when the user holds it
+    # further from the camera: zoom out by up to 40% (the hand shrinks to 71-100%), aspect kept.
     "scale": lambda seed: [_layer("RandomZoom", (0.0, 0.4), fill_mode="nearest", seed=seed)],
     # blur: soft, low-resolution webcam frames.
     "blur": lambda seed: [_layer("RandomGaussianBlur", 0.5, kernel_size=3, sigma=(0.1, 1.2), value_range=(0, 255), seed=seed)],
