@@ -12,6 +12,7 @@ maps by the gradient of the class score. No Qt here; TensorFlow is imported lazi
 from __future__ import annotations
 
 import logging
+import weakref
 from dataclasses import dataclass
 
 import cv2
@@ -98,6 +99,25 @@ def _top_layers(model, base) -> list:
     return layers[layers.index(base) + 1 :]
 
 
+def _split_at(model, layer: str):
+    """(functional model: input -> (`layer`'s maps, base output), the top's layers), cached per model.
+
+    Building the functional model takes longer than a Grad-CAM pass of a small net, and the
+    app asks for one every second.
+    """
+    import keras
+
+    cached = _SPLITS.setdefault(model, {})
+    if layer not in cached:
+        base, target = _layer_in_base(model, layer)
+        source = model if base is model else base
+        cached[layer] = (keras.Model(source.input, [target.output, source.output]), _top_layers(model, base))
+    return cached[layer]
+
+
+_SPLITS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
 # --- Grad-CAM ------------------------------------------------------------------------------
 
 
@@ -108,16 +128,10 @@ def gradcam_maps(model, inputs: np.ndarray, class_indices=None, layer: str | Non
     base is split at `layer` with a functional model giving both its maps and its
     output; the top runs on that output, so one pass gives maps, gradients and probs.
     """
-    import keras
     import tensorflow as tf
 
     layer = layer or last_conv_layer(model)
-    base, target = _layer_in_base(model, layer)
-    if base is model:
-        split = keras.Model(model.input, [target.output, model.output])
-    else:
-        split = keras.Model(base.input, [target.output, base.output])
-    top = _top_layers(model, base)
+    split, top = _split_at(model, layer)
     size = inputs.shape[1:3]
     heats, all_probs, peaks = [], [], []
     for start in range(0, len(inputs), batch_size):

@@ -186,3 +186,66 @@ def test_training_report_page(tmp_path, hand_crops):
     rows = -(-sum(tests) // 4)
     assert page.shape[0] == 34 + rows * (192 + 40)  # every test image (fewer than 16) has a cell
     assert "(model4/explain.png)" in (out / "summary.md").read_text()
+
+
+class _Clock:
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_live_explainer_maps_the_box_at_a_reduced_rate(square_model):
+    from types import SimpleNamespace
+
+    from gesture_app.explain_view import LiveExplainer
+    from gesture_app.pipeline import GesturePipeline
+    from gesture_app.roi import RegionOfInterest
+
+    model, preprocessing, images, corners = square_model
+    classifier = SimpleNamespace(classes=("none", "square"), bundle=SimpleNamespace(model=model, preprocessing=preprocessing))
+    pipeline = GesturePipeline(classifier, roi=RegionOfInterest(cx=0.5, cy=0.5, size=0.5))
+    pipeline.last_model_view_bgr = images[0]
+    clock = _Clock()
+    explainer = LiveExplainer(interval_s=1.0, clock=clock)
+    frame = np.zeros((128, 128, 3), np.uint8)
+    assert not explainer.update(pipeline) and explainer.draw(frame) is frame  # off until toggled
+    explainer.set_enabled(True)
+    assert explainer.update(pipeline, frame_index=7)
+    latest = explainer.latest
+    assert latest.label == "square" and latest.frame_index == 7 and latest.roi == pipeline.roi
+    y, x = np.unravel_index(latest.heat.argmax(), latest.heat.shape)
+    assert corners[0][0] - 2 <= y < corners[0][0] + SQUARE + 2 and corners[0][1] - 2 <= x < corners[0][1] + SQUARE + 2
+    clock.now += 0.5
+    assert not explainer.update(pipeline)  # not due yet: the worker keeps classifying
+    clock.now += 0.6
+    assert explainer.update(pipeline)
+
+    clock.now += 0.4
+    drawn = explainer.draw(frame)
+    x0, y0, x1, y1 = pipeline.roi.to_pixels(frame.shape)
+    assert drawn[y0:y1, x0:x1].any()  # the heat map lies in the box it was computed for
+    assert not drawn[: y0 - 1].any() and not drawn[:, : x0 - 1].any()
+    assert not drawn[y1 + 24 :].any()  # the age label sits just under the box
+    pipeline.roi = RegionOfInterest(cx=0.2, cy=0.2, size=0.3)  # moving the box leaves the map where it was made
+    assert np.array_equal(explainer.draw(frame, now=clock.now)[y0:y1, x0:x1], drawn[y0:y1, x0:x1])
+
+    pipeline.classifier = SimpleNamespace(classes=("a", "b"), name="fake")  # a model with nothing to explain
+    assert not explainer.update(pipeline) and explainer.latest is None
+    assert "cannot be explained" in explainer.message
+    explainer.set_enabled(False)
+    assert explainer.draw(frame) is frame
+
+
+def test_explain_modules_stay_free_of_qt_and_tensorflow():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, models.explain, gesture_app.explain_view\n"
+        "print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in ('PySide6', 'tensorflow', 'keras', 'training'))))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ""
