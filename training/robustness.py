@@ -59,6 +59,18 @@ def _smaller(image_bgr: np.ndarray, scale: float) -> np.ndarray:
     return canvas
 
 
+def _square(image_bgr: np.ndarray) -> np.ndarray:
+    """The crop centred in a square at its own shape, the sides continuing its edge pixels.
+
+    The training crops (about 76x100) are squashed to a square; the app's box is square,
+    so a hand filling its height keeps its natural, narrower shape there.
+    """
+    h, w = image_bgr.shape[:2]
+    side = max(h, w)
+    top, left = (side - h) // 2, (side - w) // 2
+    return cv2.copyMakeBorder(image_bgr, top, side - h - top, left, side - w - left, cv2.BORDER_REPLICATE)
+
+
 # name -> (what it imitates, BGR uint8 image -> BGR uint8 image)
 PERTURBATIONS = {
     "clean": ("the photographs as they are", lambda im: im),
@@ -72,6 +84,7 @@ PERTURBATIONS = {
     "small_hand": ("the hand further away: 65% of the box on a plain grey background", lambda im: _smaller(im, 0.65)),
     "blur": ("a soft webcam image (Gaussian blur, sigma 1.5 at the crop's size)", lambda im: cv2.GaussianBlur(im, (0, 0), 1.5)),
     "mirrored": ("the other hand (mirror image)", lambda im: im[:, ::-1]),
+    "square_box": ("the hand at its own shape in the app's square box, not squashed", _square),
 }
 
 
