@@ -343,7 +343,12 @@ def explain_page(model, preprocessing: Preprocessing, images_rgb: np.ndarray, la
 
 
 def write_explain_page(bundle, images_rgb: np.ndarray, labels, probs: np.ndarray, path, max_images: int = 16):
-    """RUNS/<run>/explain.png for the training reports (one Grad-CAM pass over at most `max_images`)."""
+    """RUNS/<run>/explain.png for the training reports (one Grad-CAM pass over at most `max_images`).
+
+    Returns the path, or None for an empty test split (nothing to show).
+    """
+    if len(images_rgb) == 0:
+        return None
     page = explain_page(bundle.model, bundle.preprocessing, images_rgb, labels, probs, bundle.classes, max_images)
     if not cv2.imwrite(str(path), page):
         raise OSError(f"Could not write {path}.")

@@ -167,12 +167,17 @@ def test_explain_command_writes_a_png_per_image(tiny_bundle, hand_crops, tmp_pat
     assert grid is not None and grid.shape[0] > 4 * 40
 
 
-def test_explain_command_names_bad_input(tiny_bundle, tmp_path, caplog):
+def test_explain_command_names_bad_input(tiny_bundle, hand_crops, tmp_path, caplog):
     assert cli.main(["explain", "--model", str(tiny_bundle), "--image", str(tmp_path / "missing.jpg"), "--out", str(tmp_path)]) == 2
     assert "missing.jpg" in caplog.text
     assert cli.main(["explain", "--model", str(tiny_bundle), "--features", "--layer", "fc1", "--data", str(tmp_path),
                      "--out", str(tmp_path)]) == 2
     assert cli.main(["explain", "--model", str(tiny_bundle), "--out", str(tmp_path)]) == 2  # neither --image nor --features
+    image = next((hand_crops / "yo").glob("*.jpg"))
+    assert cli.main(["explain", "--model", str(tiny_bundle), "--image", str(image), "--class", "peace", "--out", str(tmp_path)]) == 2
+    assert "'peace' is not one of the model's: cool, fist, ok, stop, yo" in caplog.text
+    assert cli.main(["explain", "--model", str(tiny_bundle), "--image", str(image), "--class", "yo", "--out", str(tmp_path)]) == 0
+    assert (tmp_path / f"{image.stem}_gradcam.png").is_file()
 
 
 def test_training_report_page(tmp_path, hand_crops):

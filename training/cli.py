@@ -202,29 +202,30 @@ def _run_export(args) -> int:
 def _explain_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="gesture-train explain",
-        description="Show where a model bundle looks. With --image: each image with a heat map of the evidence for its "
-        "predicted class (occlusion: a grey square slid over it, the drop in probability; gradcam: the last convolutional "
-        "block's gradient-weighted maps), class and confidence written on it, as OUT/<image>_<method>.png. "
-        "With --features: the dataset patches that activate a layer's strongest filters most, as OUT/features_<layer>.png.",
+        description="Show where a model bundle looks.\n"
+        "  --image: each image with a heat map of the evidence for its predicted class, the class and confidence\n"
+        "    written on it, as OUT/<image>_<method>.png. occlusion: a grey square slid over the input, the drop in\n"
+        "    the class's probability; gradcam: the last convolutional block's maps weighted by their gradient.\n"
+        "  --features: the dataset patches that activate a layer's strongest filters most, as OUT/features_<layer>.png.",
         epilog="examples:\n"
         "  gesture-train explain --model runs/model4_ft/bundle --image hand.jpg other/ --out why/\n"
         "  gesture-train explain --model runs/model4_ft/bundle --image hand.jpg --out why/ --method occlusion --patch 32 --stride 8\n"
         "  gesture-train explain --model runs/model4_ft/bundle --features --layer block3_conv3 --data DATA --out why/",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--model", type=Path, help="model bundle folder (default: the bundled default model)")
-    p.add_argument("--image", nargs="+", type=Path, help="images, or folders of images, to explain")
-    p.add_argument("--out", required=True, type=Path, help="folder for the PNGs")
+    p.add_argument("--model", type=Path, metavar="BUNDLE", help="model bundle folder (default: the bundled default model)")
+    p.add_argument("--image", nargs="+", type=Path, metavar="PATH", help="images, or folders of images, to explain")
+    p.add_argument("--out", required=True, type=Path, metavar="DIR", help="folder for the PNGs")
     p.add_argument("--method", choices=("gradcam", "occlusion"), default="gradcam", help="default: gradcam (one pass; occlusion runs the model once per square)")
-    p.add_argument("--patch", type=_positive_int, help="occlusion: side of the grey square in input pixels (default: a seventh of the input)")
-    p.add_argument("--stride", type=_positive_int, help="occlusion: step between squares (default: half the square)")
-    p.add_argument("--class", dest="class_name", help="explain this class instead of the predicted one")
+    p.add_argument("--patch", type=_positive_int, metavar="N", help="occlusion: side of the grey square in input pixels (default: a seventh of the input)")
+    p.add_argument("--stride", type=_positive_int, metavar="N", help="occlusion: step between squares (default: half the square)")
+    p.add_argument("--class", dest="class_name", metavar="NAME", help="explain this class instead of the predicted one")
     p.add_argument("--features", action="store_true", help="draw the top-activating patches of --layer over the images in --data instead")
-    p.add_argument("--layer", help="gradcam: the base layer to read (default: the last conv block); --features: the layer to show (required)")
-    p.add_argument("--data", type=Path, help="--features: folder of images, searched recursively")
-    p.add_argument("--filters", type=_positive_int, default=8, help="--features: rows, the layer's strongest filters (default 8)")
-    p.add_argument("--patches", type=_positive_int, default=8, help="--features: patches per filter (default 8)")
-    p.add_argument("--max-images", type=_positive_int, default=500, help="--features: images read from --data at most, evenly spread (default 500)")
+    p.add_argument("--layer", metavar="NAME", help="gradcam: the base layer to read (default: the last conv block); --features: the layer to show (required)")
+    p.add_argument("--data", type=Path, metavar="DIR", help="--features: folder of images, searched recursively")
+    p.add_argument("--filters", type=_positive_int, default=8, metavar="N", help="--features: rows, the layer's strongest filters (default 8)")
+    p.add_argument("--patches", type=_positive_int, default=8, metavar="N", help="--features: patches per filter (default 8)")
+    p.add_argument("--max-images", type=_positive_int, default=500, metavar="N", help="--features: images read from --data at most, evenly spread (default 500)")
     p.add_argument("-q", "--quiet", action="store_true")
     return p
 
