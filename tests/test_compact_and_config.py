@@ -104,3 +104,25 @@ def test_compact_run_trains_from_a_config(tmp_path, hand_crops):
     assert saved["settings"]["config_file"] == str(config)
     bundle = load_bundle(run_dir / "bundle")
     assert bundle.description["backbone"] == "compact" and bundle.input_size == 32
+
+
+def test_robustness_perturbations_keep_the_image_usable(hand_crops):
+    from models.images import read_image_bgr
+    from training.robustness import PERTURBATIONS
+
+    image_bgr = read_image_bgr(next((hand_crops / "cool").glob("*.jpg")))
+    for name, (_, perturb) in PERTURBATIONS.items():
+        out = perturb(image_bgr)
+        assert out.dtype == np.uint8 and out.ndim == 3 and out.shape[2] == 3, name
+        assert (out.shape == image_bgr.shape) or name == "square_box", name
+        assert name == "clean" or not np.array_equal(out, image_bgr), name
+
+
+def test_robustness_scores_every_perturbation(tiny_bundle, hand_crops, tmp_path):
+    from training import robustness
+
+    out = tmp_path / "scores.json"
+    assert robustness.main(["--model", str(tiny_bundle), "--data", str(hand_crops), "--split", "all", "--json", str(out)]) == 0
+    scores = json.loads(out.read_text())["scores"]
+    assert set(scores) == set(robustness.PERTURBATIONS)
+    assert all(0.0 <= s["accuracy"] <= 1.0 and s["count"] == 30 for s in scores.values())
