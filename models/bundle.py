@@ -97,6 +97,18 @@ class Bundle:
         return self.predict_inputs(np.stack([self.preprocessing(image) for image in images_bgr]))
 
 
+def _without_optimizer(model):
+    """The model without its optimizer state: the app never trains, and Adam's two moments
+    per weight would triple a from-scratch model's file."""
+    if getattr(model, "optimizer", None) is None:
+        return model
+    import keras
+
+    clone = keras.models.clone_model(model)
+    clone.set_weights(model.get_weights())
+    return clone
+
+
 def describe(classes, preprocessing: Preprocessing, provenance: dict, backbone: str) -> dict:
     return {
         "format": BUNDLE_FORMAT,
@@ -117,7 +129,7 @@ def save_bundle(model, path: str | Path, classes, preprocessing: Preprocessing, 
     path.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{path.name}-", dir=path.parent))
     try:
-        model.save(staging / MODEL_FILE)
+        _without_optimizer(model).save(staging / MODEL_FILE)
         description = describe(classes, preprocessing, provenance, backbone)
         (staging / DESCRIPTION_FILE).write_text(json.dumps(description, indent=2) + "\n")
         if path.exists():

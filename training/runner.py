@@ -210,7 +210,8 @@ def train_run(spec: RunSpec, dataset: Dataset, preprocessing: Preprocessing, con
             _fit_on_cached_features(spec, model, dataset, preprocessing, config, run_dir, resume=state == "resume")
         else:
             if config.feature_cache:
-                log.info("%s: the %s base cannot be cut for feature caching; training per step", spec.name, spec.backbone)
+                log.info("%s: the %s backbone trains end to end (nothing frozen to cache); training per step",
+                         spec.name, spec.backbone)
             model = _fit_per_step(spec, model, dataset, preprocessing, config, run_dir, resume=state == "resume")
         save_bundle(model, bundle_dir, classes, preprocessing, _provenance(spec, config, dataset), spec.backbone)
 
