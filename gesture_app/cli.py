@@ -11,6 +11,8 @@ from pathlib import Path
 
 from models import BundleError, default_bundle_path
 
+from .actions import ActionMapError, ActionsUnavailable
+from .actions.options import ACTION_EXAMPLES, actions_requested, add_action_arguments, build_engine
 from .classifier import DEVICE_CHOICES, RUNTIME_CHOICES, DeviceError
 from .pipeline import DEFAULT_SMOOTHING
 from .prediction import DEFAULT_THRESHOLD
@@ -55,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gesture-app",
         description="Recognise five hand gestures (cool, fist, ok, stop, yo) live from a camera, video, image folder or the demo.",
-        epilog=EXAMPLES,
+        epilog=EXAMPLES + "\n" + ACTION_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--source", help="camera index (0), video file, folder of images, or 'demo' (default: camera 0, else the demo)")
@@ -72,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     headless.add_argument("--output-csv", type=Path, help="CSV, one row per frame: frame, timestamp, label, confidence, probabilities, latency")
     headless.add_argument("--output-video", type=Path, help="also write the annotated video (.mp4 or .avi)")
     headless.add_argument("--max-frames", type=_positive_int, help="stop after this many frames")
+    add_action_arguments(parser)
     docs = parser.add_argument_group("screenshots for docs and tests")
     docs.add_argument("--screenshot", type=Path, help="save a PNG of the window after --quit-after-frames frames, then exit")
     docs.add_argument("--quit-after-frames", type=_positive_int, help="close the window after this many frames (with a model: frames classified)")
@@ -102,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         return run_headless_cli(args) if args.headless else run_window_cli(args)
     except KeyboardInterrupt:
         return 130
-    except (SourceError, BundleError, DeviceError, OSError) as exc:
+    except (SourceError, BundleError, DeviceError, ActionMapError, ActionsUnavailable, OSError) as exc:
         print(f"gesture-app: {exc}", file=sys.stderr)
         return 1
     except Exception as exc:  # the user gets one line; the traceback only with --verbose
@@ -125,14 +128,23 @@ def run_headless_cli(args) -> int:
         raise BundleError("No model: this install has no bundled default model yet; pass --model BUNDLE (the bundle/ folder gesture-train wrote).")
     device = select_device(args.device)
     classifier = BundleClassifier.load(model_path, device=args.device, runtime=args.runtime)
+    # The map is checked against the model's own classes.
+    actions = build_engine(args, classifier.classes, headless=True) if actions_requested(args) else None
+    if actions is not None and (args.dry_run or not args.arm):
+        hint = "" if args.arm else " (add --arm to send them)"
+        print(f"gesture-app: actions go to the CSV and the log; nothing is sent{hint}", file=sys.stderr)
     pipeline = GesturePipeline(classifier, threshold=args.threshold, smoothing=args.smoothing)
     with open_source(args.source, loop=args.loop) as source:
         logger.info("processing %s with %s on %s (%s)", source.name, classifier.name, device, classifier.runtime)
         device = f"{device}, {classifier.runtime}"
-        summary = run_headless(
-            source, pipeline, args.output_csv, args.output_video,
-            max_frames=args.max_frames, device=device, model=classifier.name, mirror=args.mirror,
-        )
+        try:
+            summary = run_headless(
+                source, pipeline, args.output_csv, args.output_video,
+                max_frames=args.max_frames, device=device, model=classifier.name, mirror=args.mirror, actions=actions,
+            )
+        finally:
+            if actions is not None:
+                actions.close()  # whatever happened, no key stays held down
     # The one line a headless run is for; printed, not logged, so it shows without --verbose.
     print(f"gesture-app: {summary.line()}")
     return 1 if summary.error and summary.frames == 0 else 0
@@ -145,13 +157,14 @@ def run_window_cli(args) -> int:
     from .window import MainWindow  # also clears OpenCV's Qt plugin path before the QApplication below
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    actions = build_engine(args)  # a bad map, or --arm without a desktop, stops here with one line
     source, banner = _open_window_source(args)
     model_path = _model_path(args)
     if model_path is None:
         banner = (banner + "\n" if banner else "") + "No model loaded: this install has no bundled default model yet. Open one with Open model… or start with --model BUNDLE."
     window = MainWindow(
         source, model_path=model_path, device=args.device, runtime=args.runtime, threshold=args.threshold, smoothing=args.smoothing,
-        mirror=args.mirror, loop=args.loop, banner=banner, save_dir=args.save_dir,
+        mirror=args.mirror, loop=args.loop, banner=banner, save_dir=args.save_dir, actions=actions,
     )
 
     previous_hook = sys.excepthook

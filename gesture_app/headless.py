@@ -11,6 +11,7 @@ from pathlib import Path
 
 import cv2
 
+from .actions import ActionEngine
 from .overlay import OverlayStats, draw_overlay
 from .pipeline import GesturePipeline
 from .sources import FrameSource, SourceInterrupted
@@ -18,8 +19,9 @@ from .sources import FrameSource, SourceInterrupted
 logger = logging.getLogger(__name__)
 
 
-def csv_header(classes) -> list[str]:
-    return ["frame", "timestamp_s", "label", "confidence", *(f"p_{name}" for name in classes), "latency_ms"]
+def csv_header(classes, actions: bool = False) -> list[str]:
+    header = ["frame", "timestamp_s", "label", "confidence", *(f"p_{name}" for name in classes), "latency_ms"]
+    return header + ["action"] if actions else header
 
 
 def open_video_writer(path: Path, fps: float, frame_shape) -> cv2.VideoWriter:
@@ -41,6 +43,7 @@ class HeadlessSummary:
     label_counts: Counter = field(default_factory=Counter)
     skipped_images: int = 0
     interruptions: int = 0
+    actions_fired: int = 0
     error: str = ""  # why the run stopped early, if it did
 
     @property
@@ -50,6 +53,8 @@ class HeadlessSummary:
     def line(self) -> str:
         labels = ", ".join(f"{name} {count}" for name, count in self.label_counts.most_common()) or "none"
         text = f"{self.frames} frames in {self.seconds:.1f} s ({self.mean_fps:.1f} fps); labels: {labels}"
+        if self.actions_fired:
+            text += f"; {self.actions_fired} action(s) fired"
         if self.skipped_images:
             text += f"; {self.skipped_images} unreadable image(s) skipped"
         if self.error:
@@ -67,8 +72,13 @@ def run_headless(
     device: str = "",
     model: str = "",
     mirror: bool = False,
+    actions: ActionEngine | None = None,
 ) -> HeadlessSummary:
-    """Process the source as fast as the model allows, writing rows as frames finish."""
+    """Process the source as fast as the model allows, writing rows as frames finish.
+
+    With `actions`, each frame's prediction also drives the gesture actions, timed by the same
+    clock as the CSV, and what fired goes in an "action" column; held keys are released at the end.
+    """
     csv_path = Path(csv_path)
     csv_path.parent.mkdir(parents=True, exist_ok=True)
     summary = HeadlessSummary()
@@ -77,7 +87,7 @@ def run_headless(
     last = start
     with open(csv_path, "w", newline="") as csv_file:
         rows = csv.writer(csv_file)
-        rows.writerow(csv_header(pipeline.classes))
+        rows.writerow(csv_header(pipeline.classes, actions is not None))
         while max_frames is None or summary.frames < max_frames:
             try:
                 frame_bgr = source.read()
@@ -99,11 +109,16 @@ def run_headless(
             now = time.perf_counter()
             # Files are timed by their own clock (frame / fps); live cameras by the wall clock.
             timestamp = now - start if source.live else index / source.fps
-            rows.writerow(
+            row = (
                 [index, f"{timestamp:.3f}", prediction.label, f"{prediction.confidence:.4f}"]
                 + [f"{p:.4f}" for p in prediction.probs]
                 + [f"{prediction.latency_ms:.2f}"]
             )
+            if actions is not None:
+                fired = actions.update(prediction, now=timestamp)
+                summary.actions_fired += len(fired)
+                row.append("; ".join(str(action) for action in fired))
+            rows.writerow(row)
             summary.label_counts[prediction.label] += 1
             if video_path is not None:
                 if writer is None:
@@ -120,6 +135,8 @@ def run_headless(
             summary.frames += 1
     if writer is not None:
         writer.release()
+    if actions is not None:
+        actions.close()  # the source has ended: no key stays held down
     summary.seconds = time.perf_counter() - start
     summary.skipped_images = getattr(source, "skipped_count", 0)
     return summary

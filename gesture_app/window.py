@@ -29,6 +29,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from .actions import ActionEngine, load_action_map
+from .actions_bar import ActionsBar
 from .frame_slot import FrameSlot
 from .headless import open_video_writer
 from .overlay import OverlayStats, draw_overlay
@@ -126,6 +128,7 @@ class MainWindow(QMainWindow):
         cameras: list[int] | None = None,
         banner: str = "",
         save_dir=None,
+        actions: ActionEngine | None = None,
         parent=None,
     ):
         super().__init__(parent)
@@ -156,6 +159,7 @@ class MainWindow(QMainWindow):
         self._skipped_shown = 0  # unreadable images of a folder source, as last shown in the status bar
 
         self._build_ui(cameras)
+        self._build_actions_bar(actions)
         self.inference_worker = InferenceWorker(self.pipeline, self.slot, device=device, runtime=runtime, parent=self)
         self.inference_worker.prediction_ready.connect(self._on_prediction_ready)
         self.inference_worker.model_loaded.connect(self._on_model_loaded)
@@ -247,6 +251,14 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         self.resize(900, 680)
 
+    def _build_actions_bar(self, engine: ActionEngine | None) -> None:
+        """Gesture actions on a third row; without an engine, the default map, disarmed."""
+        self.addToolBarBreak()
+        self.actions_bar = ActionsBar(engine if engine is not None else ActionEngine(load_action_map(), None), map_dir=self.save_dir, parent=self)
+        self.actions_bar.failed.connect(self.show_banner)
+        self.prediction_received.connect(self.actions_bar.on_prediction)
+        self.addToolBar(self.actions_bar)
+
     def _action(self, toolbar, text, shortcut, slot, checkable=False, checked=False) -> QAction:
         action = QAction(text, self)
         action.setShortcut(QKeySequence(shortcut))
@@ -314,10 +326,12 @@ class MainWindow(QMainWindow):
             self.open_source_spec(choice)
 
     def _on_source_ended(self, message: str) -> None:
+        self.actions_bar.release_keys("source stopped")
         self.show_banner(message)
         self._update_status()
 
     def _stop_capture(self) -> None:
+        self.actions_bar.release_keys("source stopped")
         if self.capture_worker is not None:
             if not self.capture_worker.stop():
                 logger.warning("capture thread did not stop in time")
@@ -388,6 +402,8 @@ class MainWindow(QMainWindow):
 
     def set_paused(self, on: bool) -> None:
         self.paused = bool(on)
+        if self.paused:
+            self.actions_bar.release_keys("paused")
         if self.capture_worker is not None:
             self.capture_worker.paused = self.paused
         self._update_status()
@@ -547,6 +563,7 @@ class MainWindow(QMainWindow):
         if self._closed:
             return
         self._closed = True
+        self.actions_bar.shutdown()  # before anything else: no key may stay held down
         self.display_timer.stop()
         self._stop_capture()
         self.slot.close()
