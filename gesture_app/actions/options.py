@@ -16,6 +16,7 @@ gesture actions (off until armed; see docs/actions.md):
   gesture-app --arm                             the original's gestures drive the desktop from the start
   gesture-app --actions my-map.toml --dry-run   log what would be sent, send nothing
   gesture-app --headless --source clip.mp4 --output-csv frames.csv --actions my-map.toml --arm
+in the window, Ctrl+A (Arm actions) arms and disarms them; disarming releases any key held down.
 """
 
 
