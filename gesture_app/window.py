@@ -209,6 +209,8 @@ class MainWindow(QMainWindow):
         self.background_action = self._action(toolbar, "Background", "B", self.pipeline.request_background)
         self.background_action.setToolTip("Silhouette models: with no hand in the box, take it as the background (B); R resets")
         self.reset_background_action = self._action(None, "Reset background", "R", self.pipeline.reset_background)
+        self.explain_action = self._action(toolbar, "Explain", "E", self.set_explain, checkable=True)
+        self.explain_action.setToolTip("Overlay where the model looks in the box (Grad-CAM, refreshed about every second; E)")
         silhouette = classifier_style(self.pipeline.classifier) == "silhouette"
         self.background_action.setEnabled(silhouette)
         self.reset_background_action.setEnabled(silhouette)
@@ -400,6 +402,9 @@ class MainWindow(QMainWindow):
         if self.capture_worker is not None:
             self.capture_worker.mirror = self.mirror
 
+    def set_explain(self, on: bool) -> None:
+        self.inference_worker.explainer.set_enabled(on)
+
     def set_paused(self, on: bool) -> None:
         self.paused = bool(on)
         if self.paused:
@@ -494,7 +499,9 @@ class MainWindow(QMainWindow):
         self.last_frame_bgr = frame_bgr
         # Silhouette models: show the silhouette, so the user sees whether the background capture worked.
         inset_bgr = self.pipeline.last_model_view_bgr if classifier_style(self.pipeline.classifier) == "silhouette" else None
-        self.last_annotated_bgr = draw_overlay(frame_bgr, self.last_prediction, self.pipeline.roi, self.overlay_stats(), inset_bgr)
+        # The explain heat map goes under the overlay, in the box it was computed for, with its age.
+        shown_bgr = self.inference_worker.explainer.draw(frame_bgr)
+        self.last_annotated_bgr = draw_overlay(shown_bgr, self.last_prediction, self.pipeline.roi, self.overlay_stats(), inset_bgr)
         if self._recorder is not None:
             self._write_recording(self.last_annotated_bgr)
         self.video_view.set_image(bgr_to_qimage(self.last_annotated_bgr))

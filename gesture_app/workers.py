@@ -20,6 +20,7 @@ from models import BundleError
 from models.bundle import read_description
 
 from .classifier import BundleClassifier, DeviceError, select_device
+from .explain_view import LiveExplainer
 from .frame_slot import FrameSlot
 from .pipeline import GesturePipeline
 from .sources import FrameSource, SourceInterrupted
@@ -113,6 +114,8 @@ class InferenceWorker(QThread):
         self.frames_processed = 0
         self._pending_model: Path | None = None
         self._stopping = False
+        # The explain toggle's heat maps, made here between predictions at a reduced rate.
+        self.explainer = LiveExplainer()
         self.setObjectName("inference")
 
     def load_model(self, path) -> None:
@@ -147,6 +150,7 @@ class InferenceWorker(QThread):
                 continue
             self.frames_processed += 1
             self.prediction_ready.emit(prediction)
+            self.explainer.update(self.pipeline, last_index)
 
     def _load(self, path: Path) -> None:
         try:
