@@ -14,8 +14,8 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QIcon, QImage, QKeySequence, QPainter, QPixmap
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QIcon, QKeySequence, QPixmap
 from PySide6.QtWidgets import (
     QApplication,
     QButtonGroup,
@@ -34,7 +34,6 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QProgressBar,
     QPushButton,
-    QSizePolicy,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -58,6 +57,7 @@ from .dataset_writer import (
 from .qt_env import use_pyside_plugins
 from .qt_image import bgr_to_qimage
 from .roi import DEFAULT_ROI, RegionOfInterest
+from .video_view import VideoView
 
 # Importing cv2 pointed Qt at OpenCV's own plugins; undo that before any QApplication exists.
 use_pyside_plugins()
@@ -148,59 +148,6 @@ class _LiveReader:
     def stop(self) -> None:
         self._stop_event.set()
         self._thread.join(timeout=2.0)
-
-
-class _PreviewView(QWidget):
-    """Paints the frame letterboxed; click or drag to move the box, scroll to resize it (as in gesture-app)."""
-
-    roi_moved = Signal(float, float)  # new centre, in frame fractions
-    roi_resized = Signal(float)  # scroll steps: +1 larger, -1 smaller
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self._image: QImage | None = None
-        self._target = QRectF()
-        self.setMinimumSize(480, 360)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self.setToolTip("Click or drag to move the box; scroll to resize it")
-
-    def set_image(self, image: QImage) -> None:
-        self._image = image
-        self.update()
-
-    def paintEvent(self, event) -> None:
-        painter = QPainter(self)
-        painter.fillRect(self.rect(), Qt.GlobalColor.black)
-        if self._image is not None and not self._image.isNull():
-            size = self._image.size().scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio)
-            x = (self.width() - size.width()) / 2
-            y = (self.height() - size.height()) / 2
-            self._target = QRectF(x, y, size.width(), size.height())
-            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-            painter.drawImage(self._target, self._image)
-        painter.end()
-
-    def _fractions(self, position: QPointF) -> tuple[float, float] | None:
-        if self._target.isEmpty():
-            return None
-        return (
-            (position.x() - self._target.x()) / self._target.width(),
-            (position.y() - self._target.y()) / self._target.height(),
-        )
-
-    def mousePressEvent(self, event) -> None:
-        self.mouseMoveEvent(event)
-
-    def mouseMoveEvent(self, event) -> None:
-        if event.buttons() & Qt.MouseButton.LeftButton:
-            where = self._fractions(event.position())
-            if where is not None:
-                self.roi_moved.emit(*where)
-
-    def wheelEvent(self, event) -> None:
-        steps = event.angleDelta().y() / 120
-        if steps:
-            self.roi_resized.emit(steps)
 
 
 class _ClassRow:
@@ -306,7 +253,7 @@ class CaptureWindow(QMainWindow):
     # -- layout ---------------------------------------------------------------------------------
 
     def _build_ui(self, input_style: str, burst_fps: float, save_full_frame: bool) -> None:
-        self.preview = _PreviewView()
+        self.preview = VideoView(minimum_size=(480, 360))
         self.preview.roi_moved.connect(self._on_roi_moved)
         self.preview.roi_resized.connect(self._on_roi_resized)
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QImage, QKeySequence, QPainter
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -41,6 +41,7 @@ from .qt_image import bgr_to_qimage
 from .rates import RateMeter
 from .roi import DEFAULT_ROI, RegionOfInterest
 from .sources import CameraSource, FrameSource, SourceError, list_cameras, open_source
+from .video_view import VideoView
 from .workers import CaptureWorker, InferenceWorker
 
 logger = logging.getLogger(__name__)
@@ -53,56 +54,6 @@ BANNER_STYLE = "QLabel { background: #f4c542; color: #1d1d1d; padding: 6px 10px;
 
 def classifier_style(classifier) -> str:
     return classifier.input_style if classifier is not None else ""
-
-
-class VideoView(QWidget):
-    """Paints the annotated frame, letterboxed; click or drag to move the box, scroll to resize it."""
-
-    roi_moved = Signal(float, float)   # new centre, in frame fractions
-    roi_resized = Signal(float)        # scroll steps: +1 larger, -1 smaller
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self._image: QImage | None = None
-        self._target = QRectF()
-        self.setMinimumSize(320, 240)
-        self.setMouseTracking(False)
-        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
-
-    def set_image(self, image: QImage) -> None:
-        self._image = image
-        self.update()
-
-    def paintEvent(self, event) -> None:
-        painter = QPainter(self)
-        painter.fillRect(self.rect(), Qt.GlobalColor.black)
-        if self._image is not None and not self._image.isNull():
-            size = self._image.size().scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio)
-            x = (self.width() - size.width()) / 2
-            y = (self.height() - size.height()) / 2
-            self._target = QRectF(x, y, size.width(), size.height())
-            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-            painter.drawImage(self._target, self._image)
-        painter.end()
-
-    def _fractions(self, position: QPointF) -> tuple[float, float] | None:
-        if self._target.isEmpty():
-            return None
-        return ((position.x() - self._target.x()) / self._target.width(), (position.y() - self._target.y()) / self._target.height())
-
-    def mousePressEvent(self, event) -> None:
-        self.mouseMoveEvent(event)
-
-    def mouseMoveEvent(self, event) -> None:
-        if event.buttons() & Qt.MouseButton.LeftButton:
-            where = self._fractions(event.position())
-            if where is not None:
-                self.roi_moved.emit(*where)
-
-    def wheelEvent(self, event) -> None:
-        steps = event.angleDelta().y() / 120
-        if steps:
-            self.roi_resized.emit(steps)
 
 
 class MainWindow(QMainWindow):

@@ -14,6 +14,9 @@ QT_FREE = [
     "gesture_app.overlay",
     "gesture_app.headless",
     "gesture_app.rates",
+    "gesture_app.explain_view",
+    "gesture_app.dataset_writer",
+    "gesture_app.actions",
 ]
 
 
