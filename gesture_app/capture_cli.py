@@ -12,6 +12,7 @@ from pathlib import Path
 import cv2
 
 from models import CLASS_NAMES
+from models.argtypes import positive_float, positive_int
 from models.preprocess import INPUT_STYLES
 
 from .dataset_writer import (
@@ -54,26 +55,6 @@ def _roi(text: str) -> RegionOfInterest:
         ) from exc
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a number above 0, got {text!r}")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gesture-capture",
@@ -92,13 +73,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--full-frame", action="store_true", help="also save the whole frame (into DATA/.full-frames/<class>/, which training ignores)")
     parser.add_argument("--format", choices=("jpg", "png"), default="jpg", help="image format (default: jpg)")
     parser.add_argument("--jpeg-quality", type=int, default=DEFAULT_JPEG_QUALITY, help=f"JPEG quality 1-100 (default: {DEFAULT_JPEG_QUALITY})")
-    parser.add_argument("--target", type=_positive_int, default=TARGET_PER_CLASS, help=f"images wanted per class (default: {TARGET_PER_CLASS} = 375 train + 125 val + 50 test)")
-    parser.add_argument("--burst-fps", type=_positive_float, default=5.0, help="shots per second while Record is held (default: 5)")
+    parser.add_argument("--target", type=positive_int, default=TARGET_PER_CLASS, help=f"images wanted per class (default: {TARGET_PER_CLASS} = 375 train + 125 val + 50 test)")
+    parser.add_argument("--burst-fps", type=positive_float, default=5.0, help="shots per second while Record is held (default: 5)")
     parser.add_argument("--countdown", type=int, default=0, help="seconds to wait before recording starts, to get into position (default: 0)")
     headless = parser.add_argument_group("without a display")
     headless.add_argument("--headless", action="store_true", help="no window: save --count crops from --source into --out/--class and exit")
-    headless.add_argument("--count", type=_positive_int, help="how many images to save (with --headless)")
-    headless.add_argument("--every", type=_positive_int, default=1, help="save every K-th frame (default: 1)")
+    headless.add_argument("--count", type=positive_int, help="how many images to save (with --headless)")
+    headless.add_argument("--every", type=positive_int, default=1, help="save every K-th frame (default: 1)")
     parser.add_argument("--screenshot", type=Path, metavar="PATH", help="open the window, show some frames, save a PNG of it to PATH and exit (for docs and tests)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more detail")
     return parser

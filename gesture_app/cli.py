@@ -10,9 +10,15 @@ import sys
 from pathlib import Path
 
 from models import BundleError, default_bundle_path
+from models.argtypes import positive_int
 
 from .actions import ActionMapError, ActionsUnavailable
-from .actions.options import ACTION_EXAMPLES, actions_requested, add_action_arguments, build_engine
+from .actions.options import (
+    ACTION_EXAMPLES,
+    actions_requested,
+    add_action_arguments,
+    build_engine,
+)
 from .classifier import DEVICE_CHOICES, RUNTIME_CHOICES, DeviceError
 from .pipeline import DEFAULT_SMOOTHING
 from .prediction import DEFAULT_THRESHOLD
@@ -43,16 +49,6 @@ def _fraction(text: str) -> float:
     return value
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gesture-app",
@@ -66,18 +62,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--device", choices=DEVICE_CHOICES, default="auto", help="where the model runs (auto: the GPU when TensorFlow sees one)")
     parser.add_argument("--runtime", choices=RUNTIME_CHOICES, default="auto", help="auto: the bundle's int8 TFLite export on a CPU when it has one, else Keras")
     parser.add_argument("--threshold", type=_fraction, default=DEFAULT_THRESHOLD, help=f"below this confidence show 'no gesture' (default {DEFAULT_THRESHOLD})")
-    parser.add_argument("--smoothing", type=_positive_int, default=DEFAULT_SMOOTHING, help=f"average over this many recent frames; 1 turns it off (default {DEFAULT_SMOOTHING})")
+    parser.add_argument("--smoothing", type=positive_int, default=DEFAULT_SMOOTHING, help=f"average over this many recent frames; 1 turns it off (default {DEFAULT_SMOOTHING})")
     parser.add_argument("--mirror", action="store_true", help="flip the image left-right (the natural view of a webcam)")
     parser.add_argument("--save-dir", type=Path, default=Path.cwd(), help="where the window saves screenshots and recordings (default: here)")
     headless = parser.add_argument_group("without a window")
     headless.add_argument("--headless", action="store_true", help="no window: process the source and write --output-csv")
     headless.add_argument("--output-csv", type=Path, help="CSV, one row per frame: frame, timestamp, label, confidence, probabilities, latency")
     headless.add_argument("--output-video", type=Path, help="also write the annotated video (.mp4 or .avi)")
-    headless.add_argument("--max-frames", type=_positive_int, help="stop after this many frames")
+    headless.add_argument("--max-frames", type=positive_int, help="stop after this many frames")
     add_action_arguments(parser)
     docs = parser.add_argument_group("screenshots for docs and tests")
     docs.add_argument("--screenshot", type=Path, help="save a PNG of the window after --quit-after-frames frames, then exit")
-    docs.add_argument("--quit-after-frames", type=_positive_int, help="close the window after this many frames (with a model: frames classified)")
+    docs.add_argument("--quit-after-frames", type=positive_int, help="close the window after this many frames (with a model: frames classified)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress and details")
     return parser
 
@@ -154,7 +150,9 @@ def run_window_cli(args) -> int:
     from PySide6.QtCore import QEventLoop
     from PySide6.QtWidgets import QApplication
 
-    from .window import MainWindow  # also clears OpenCV's Qt plugin path before the QApplication below
+    from .window import (
+        MainWindow,  # also clears OpenCV's Qt plugin path before the QApplication below
+    )
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     actions = build_engine(args)  # a bad map, or --arm without a desktop, stops here with one line

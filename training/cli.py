@@ -15,9 +15,11 @@ import difflib
 import json
 import logging
 import sys
-import tomllib
 from pathlib import Path
 
+import tomllib
+
+from models.argtypes import positive_int
 from models.schedule import SCHEDULE
 
 log = logging.getLogger("gesture-train")
@@ -37,16 +39,6 @@ TRAIN_EXAMPLES = """examples:
 
 class ConfigError(ValueError):
     """A --config file that cannot be used; the message names the key and what is valid."""
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def _weights(text: str):
@@ -124,15 +116,15 @@ def _train_parser() -> argparse.ArgumentParser:
                    f"{','.join(n for n, s in SCHEDULE.items() if not s.documented)})")
     p.add_argument("--weights", type=_weights, default="imagenet",
                    help="base weights: imagenet (default, downloaded once by Keras), none, or a path to a VGG16 notop .h5 file")
-    p.add_argument("--input-size", type=_positive_int, help="square input size in pixels (documented: 224; at least 32)")
+    p.add_argument("--input-size", type=positive_int, help="square input size in pixels (documented: 224; at least 32)")
     p.add_argument("--input-style", choices=("colour", "silhouette"), default="colour",
                    help="what the images show, recorded in the bundle so the app matches (default: colour)")
-    p.add_argument("--epochs", type=_positive_int, help="override every run's epoch count")
+    p.add_argument("--epochs", type=positive_int, help="override every run's epoch count")
     p.add_argument("--epoch-scale", type=float, default=1.0,
                    help="scale every run's documented epochs, e.g. 0.1 for a tenth of the schedule (at least 1 epoch each)")
-    p.add_argument("--steps-per-epoch", type=_positive_int, help="override every run's steps per epoch")
-    p.add_argument("--batch-size", type=_positive_int, help="override every run's batch size")
-    p.add_argument("--validation-steps", type=_positive_int, help="override every run's validation steps")
+    p.add_argument("--steps-per-epoch", type=positive_int, help="override every run's steps per epoch")
+    p.add_argument("--batch-size", type=positive_int, help="override every run's batch size")
+    p.add_argument("--validation-steps", type=positive_int, help="override every run's validation steps")
     p.add_argument("--classes", help="comma-separated class folders to use (default: every class folder)")
     p.add_argument("--extra-augmentation", type=_extra_augmentation,
                    help="override every run's augmentation beyond the documented set: comma-separated names from "
@@ -143,7 +135,7 @@ def _train_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-feature-cache", dest="feature_cache", action="store_false",
                    help="run every step through the whole network with fresh augmentation (the exact, slow pipeline) "
                    "instead of training on cached outputs of the frozen base")
-    p.add_argument("--cache-copies", type=_positive_int, default=10,
+    p.add_argument("--cache-copies", type=positive_int, default=10,
                    help="augmented copies of each training image in the feature cache (default 10)")
     p.add_argument("--mixed-precision", action="store_true",
                    help="float16 compute with float32 weights: faster on GPUs with tensor cores")
@@ -180,7 +172,7 @@ def _export_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", required=True, type=Path, help="model bundle folder")
     p.add_argument("--int8", action="store_true", help="quantise weights and activations to int8 (about 4x faster on CPU)")
     p.add_argument("--data", type=Path, help="the training data folder (default: the one recorded in the bundle)")
-    p.add_argument("--calibration-images", type=_positive_int, default=200, help="training images used to calibrate int8 (default 200)")
+    p.add_argument("--calibration-images", type=positive_int, default=200, help="training images used to calibrate int8 (default 200)")
     p.add_argument("-q", "--quiet", action="store_true")
     return p
 
@@ -217,15 +209,15 @@ def _explain_parser() -> argparse.ArgumentParser:
     p.add_argument("--image", nargs="+", type=Path, metavar="PATH", help="images, or folders of images, to explain")
     p.add_argument("--out", required=True, type=Path, metavar="DIR", help="folder for the PNGs")
     p.add_argument("--method", choices=("gradcam", "occlusion"), default="gradcam", help="default: gradcam (one pass; occlusion runs the model once per square)")
-    p.add_argument("--patch", type=_positive_int, metavar="N", help="occlusion: side of the grey square in input pixels (default: a seventh of the input)")
-    p.add_argument("--stride", type=_positive_int, metavar="N", help="occlusion: step between squares (default: half the square)")
+    p.add_argument("--patch", type=positive_int, metavar="N", help="occlusion: side of the grey square in input pixels (default: a seventh of the input)")
+    p.add_argument("--stride", type=positive_int, metavar="N", help="occlusion: step between squares (default: half the square)")
     p.add_argument("--class", dest="class_name", metavar="NAME", help="explain this class instead of the predicted one")
     p.add_argument("--features", action="store_true", help="draw the top-activating patches of --layer over the images in --data instead")
     p.add_argument("--layer", metavar="NAME", help="gradcam: the base layer to read (default: the last conv block); --features: the layer to show (required)")
     p.add_argument("--data", type=Path, metavar="DIR", help="--features: folder of images, searched recursively")
-    p.add_argument("--filters", type=_positive_int, default=8, metavar="N", help="--features: rows, the layer's strongest filters (default 8)")
-    p.add_argument("--patches", type=_positive_int, default=8, metavar="N", help="--features: patches per filter (default 8)")
-    p.add_argument("--max-images", type=_positive_int, default=500, metavar="N", help="--features: images read from --data at most, evenly spread (default 500)")
+    p.add_argument("--filters", type=positive_int, default=8, metavar="N", help="--features: rows, the layer's strongest filters (default 8)")
+    p.add_argument("--patches", type=positive_int, default=8, metavar="N", help="--features: patches per filter (default 8)")
+    p.add_argument("--max-images", type=positive_int, default=500, metavar="N", help="--features: images read from --data at most, evenly spread (default 500)")
     p.add_argument("-q", "--quiet", action="store_true")
     return p
 
