@@ -14,7 +14,7 @@ import math
 import os
 import shutil
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -69,7 +69,6 @@ class TrainConfig:
     classes: list[str] | None = None
     extra_augmentation: tuple[str, ...] | None = None  # None: each run's own; (): none
     config_file: Path | None = None  # the --config file the settings came from, for provenance
-    overrides: dict = field(default_factory=dict, init=False)
 
     def spec_for(self, spec: RunSpec) -> RunSpec:
         epochs = self.epochs or (max(1, round(spec.epochs * self.epoch_scale)) if self.epoch_scale != 1 else None)
@@ -309,7 +308,7 @@ def _fit_on_cached_features(spec, model, dataset: Dataset, preprocessing, config
 
 def _run_config(spec: RunSpec, config: TrainConfig, dataset: Dataset) -> dict:
     """The run's final merged configuration, saved beside its outputs."""
-    settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items() if k != "overrides"}
+    settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()}
     return {"run": spec.to_dict(), "settings": settings, "classes": list(dataset.classes), "layout": dataset.layout}
 
 
