@@ -51,3 +51,29 @@ def tiny_bundle(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("bundle") / "bundle"
     save_bundle(model, path, CLASS_NAMES, preprocessing, {"run": "tiny-test"}, "vgg16")
     return path
+
+
+@pytest.fixture
+def make_window(qtbot, tmp_path):
+    """Opens gesture-app's main window offscreen (no camera probing); shuts every one down after the test.
+
+    Modules with a window of their own (the capture tool's tests) define their own `make_window`.
+    """
+    from gesture_app.window import MainWindow
+
+    windows = []
+
+    def make(source=None, classifier=None, engine=None, **options):
+        options.setdefault("cameras", [])  # no probing for cameras in tests
+        options.setdefault("save_dir", tmp_path)
+        if engine is not None:
+            options["actions"] = engine
+        window = MainWindow(source, classifier=classifier, **options)
+        qtbot.addWidget(window)
+        window.show()
+        windows.append(window)
+        return window
+
+    yield make
+    for window in windows:
+        window.shutdown()

@@ -2,11 +2,15 @@
 
 import numpy as np
 import pytest
-
 from app_helpers import FakeClassifier, GeneratedSource
-from gesture_app.actions import ActionEngine, DryRunSender, RecordingSender, load_action_map
+
+from gesture_app.actions import (
+    ActionEngine,
+    DryRunSender,
+    RecordingSender,
+    load_action_map,
+)
 from gesture_app.prediction import make_prediction
-from gesture_app.window import MainWindow
 from models.classes import CLASS_NAMES
 
 
@@ -14,22 +18,6 @@ def pred(label):
     probs = np.full(len(CLASS_NAMES), 0.02, np.float32)
     probs[CLASS_NAMES.index(label)] = 0.92
     return make_prediction(probs)
-
-
-@pytest.fixture
-def make_window(qtbot, tmp_path):
-    windows = []
-
-    def make(source=None, engine=None, **options):
-        window = MainWindow(source, cameras=[], save_dir=tmp_path, actions=engine, **options)
-        qtbot.addWidget(window)
-        window.show()
-        windows.append(window)
-        return window
-
-    yield make
-    for window in windows:
-        window.shutdown()
 
 
 def show(window, script):

@@ -3,34 +3,15 @@
 import cv2
 import numpy as np
 import pytest
-
 from app_helpers import FakeClassifier, GeneratedSource
+
 from gesture_app.overlay import class_colour_bgr, label_area
 from gesture_app.qt_image import qimage_to_bgr
-from gesture_app.window import MainWindow
 from models import NO_GESTURE
 
 CONFIDENT_STOP = [0.02, 0.03, 0.05, 0.85, 0.05]
 HESITANT_OK = [0.2, 0.1, 0.4, 0.2, 0.1]
 WAIT_MS = 5000
-
-
-@pytest.fixture
-def make_window(qtbot, tmp_path):
-    windows = []
-
-    def make(source=None, classifier=None, **options):
-        options.setdefault("cameras", [])  # no probing for cameras in tests
-        options.setdefault("save_dir", tmp_path)
-        window = MainWindow(source, classifier=classifier, **options)
-        qtbot.addWidget(window)
-        window.show()
-        windows.append(window)
-        return window
-
-    yield make
-    for window in windows:
-        window.shutdown()
 
 
 def _wait_frames(qtbot, window, count):
@@ -240,6 +221,7 @@ def test_a_slow_model_never_holds_up_the_video(qtbot, make_window):
 
 def test_camera_that_disappears_shows_a_banner_and_comes_back(qtbot, make_window):
     from app_helpers import FlakyCapture
+
     from gesture_app.sources import CameraSource
 
     FlakyCapture.opens, FlakyCapture.alive = 0, True
