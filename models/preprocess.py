@@ -9,6 +9,7 @@ as Keras's ImageDataGenerator did (random transform, then standardise).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from functools import cached_property
 
 import cv2
 import numpy as np
@@ -49,13 +50,19 @@ class Preprocessing:
         Works on NumPy arrays and TensorFlow tensors alike, so training and the
         app run the same arithmetic.
         """
-        mean = np.asarray(self.mean_rgb, dtype=np.float32)
-        scale = np.asarray(1.0 / (np.asarray(self.std_rgb, dtype=np.float32) + STD_EPSILON), dtype=np.float32)
+        mean, scale = self._mean_and_scale
         if isinstance(images_rgb, np.ndarray):
             return (images_rgb.astype(np.float32) / np.float32(255.0) - mean) * scale
         import tensorflow as tf
 
         return (tf.cast(images_rgb, tf.float32) / 255.0 - mean) * scale
+
+    @cached_property
+    def _mean_and_scale(self) -> tuple[np.ndarray, np.ndarray]:
+        """Computed once, not per frame."""
+        mean = np.asarray(self.mean_rgb, dtype=np.float32)
+        scale = (1.0 / (np.asarray(self.std_rgb, dtype=np.float32) + STD_EPSILON)).astype(np.float32)
+        return mean, scale
 
     def __call__(self, image_bgr: np.ndarray) -> np.ndarray:
         """BGR uint8 image of any size -> (S, S, 3) float32 model input."""
