@@ -10,6 +10,10 @@ happen after the random transform, as they did there (`Preprocessing.normalize`)
 Runs may add named robustness augmentation on top (`RunSpec.extra_augmentation`,
 `EXTRA_AUGMENTATIONS` below), applied after the documented transforms; the
 documented runs add none.
+
+Where it runs (`augment_on`): "host" maps it over the tf.data batches on the CPU;
+"device" leaves the batches as uint8 images and runs it inside the training step
+(`training/device_augment.py`), so a GPU does the transforms.
 """
 
 from __future__ import annotations
@@ -27,6 +31,13 @@ SHIFT_FRACTION = 0.2
 SHEAR_DEGREES = 0.2
 # zoom_range=0.2 draws independent x and y scales in [0.8, 1.2].
 ZOOM_FRACTION = 0.2
+
+# The random layers compute in float32 under any global policy: under mixed precision
+# some (RandomGaussianBlur) fail in float16, and the images are input, not model compute.
+AUGMENT_DTYPE = "float32"
+# Where the per-step pipeline augments: "host" (tf.data on the CPU), "device" (in the
+# training step), or "auto" (device when TensorFlow sees a GPU).
+AUGMENT_ON = ("auto", "host", "device")
 
 
 # Photometric and scale changes the documented set lacks, by name. Values are for
@@ -53,7 +64,7 @@ EXTRA_AUGMENTATIONS = {
 def _layer(name: str, *args, **kwargs):
     from keras import layers
 
-    return getattr(layers, name)(*args, **kwargs)
+    return getattr(layers, name)(*args, dtype=AUGMENT_DTYPE, **kwargs)
 
 
 def check_extra_augmentation(names) -> tuple[str, ...]:
@@ -87,46 +98,72 @@ def build_augmenter(seed: int | None = None):
     shear = math.tan(math.radians(SHEAR_DEGREES))
     return keras.Sequential(
         [
-            layers.RandomRotation(ROTATION_DEGREES / 360, fill_mode="nearest", seed=seed),
-            layers.RandomTranslation(SHIFT_FRACTION, SHIFT_FRACTION, fill_mode="nearest", seed=seed),
-            layers.RandomShear(x_factor=shear, y_factor=0.0, fill_mode="nearest", seed=seed),
-            layers.RandomZoom((-ZOOM_FRACTION, ZOOM_FRACTION), (-ZOOM_FRACTION, ZOOM_FRACTION), fill_mode="nearest", seed=seed),
-            layers.RandomFlip("horizontal", seed=seed),
+            layers.RandomRotation(ROTATION_DEGREES / 360, fill_mode="nearest", seed=seed, dtype=AUGMENT_DTYPE),
+            layers.RandomTranslation(SHIFT_FRACTION, SHIFT_FRACTION, fill_mode="nearest", seed=seed,
+                                     dtype=AUGMENT_DTYPE),
+            layers.RandomShear(x_factor=shear, y_factor=0.0, fill_mode="nearest", seed=seed, dtype=AUGMENT_DTYPE),
+            layers.RandomZoom((-ZOOM_FRACTION, ZOOM_FRACTION), (-ZOOM_FRACTION, ZOOM_FRACTION), fill_mode="nearest",
+                              seed=seed, dtype=AUGMENT_DTYPE),
+            layers.RandomFlip("horizontal", seed=seed, dtype=AUGMENT_DTYPE),
         ],
         name="augmentation",
     )
 
 
+def apply_augmentation(images_rgb, augmenter, extra_augmenter=None):
+    """Float RGB batch in [0, 255] -> the documented random transforms, then the extra ones (clipped to the range)."""
+    from keras import ops
+
+    x = augmenter(images_rgb, training=True)
+    if extra_augmenter is not None:
+        x = ops.clip(extra_augmenter(x, training=True), 0.0, 255.0)
+    return x
+
+
+def resolve_augment_on(setting: str) -> str:
+    """'host' or 'device'; 'auto' is 'device' when TensorFlow sees a GPU."""
+    if setting not in AUGMENT_ON:
+        raise ValueError(f"Unknown augment_on {setting!r}; valid values are {', '.join(AUGMENT_ON)}.")
+    if setting != "auto":
+        return setting
+    import tensorflow as tf
+
+    return "device" if tf.config.list_physical_devices("GPU") else "host"
+
+
 def training_dataset(images_rgb: np.ndarray, labels: np.ndarray, num_classes: int, preprocessing: Preprocessing,
-                     batch_size: int, seed: int, extra: tuple[str, ...] = ()):
+                     batch_size: int, seed: int, extra: tuple[str, ...] = (), on_device: bool = False):
     """Endless shuffled batches of augmented, standardised images with one-hot labels.
 
     extra: names from EXTRA_AUGMENTATIONS, applied after the documented transforms.
+    on_device: yield the uint8 images as they are; the training step augments and
+    standardises them (`device_augment.DeviceAugmentation`).
     """
     import tensorflow as tf
-
-    augmenter = build_augmenter(seed)
-    extra_augmenter = build_extra_augmenter(extra, seed)
-
-    def augment(x):
-        x = augmenter(tf.cast(x, tf.float32), training=True)
-        if extra_augmenter is not None:
-            x = tf.clip_by_value(extra_augmenter(x, training=True), 0.0, 255.0)
-        return preprocessing.normalize(x)
 
     one_hot = tf.one_hot(labels, num_classes)
     ds = tf.data.Dataset.from_tensor_slices((images_rgb, one_hot))
     ds = ds.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True).repeat().batch(batch_size)
-    ds = ds.map(lambda x, y: (augment(x), y), num_parallel_calls=tf.data.AUTOTUNE)
+    if not on_device:
+        augmenter = build_augmenter(seed)
+        extra_augmenter = build_extra_augmenter(extra, seed)
+
+        def augment_and_normalize(x, y):
+            return preprocessing.normalize(apply_augmentation(tf.cast(x, tf.float32), augmenter, extra_augmenter)), y
+
+        ds = ds.map(augment_and_normalize, num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
 def evaluation_dataset(images_rgb: np.ndarray, labels: np.ndarray, num_classes: int, preprocessing: Preprocessing,
-                       batch_size: int):
-    """One pass over standardised images (no augmentation), in order."""
+                       batch_size: int, on_device: bool = False):
+    """One pass over standardised images (no augmentation), in order.
+
+    on_device: yield the uint8 images; the model's training wrapper standardises them.
+    """
     import tensorflow as tf
 
     ds = tf.data.Dataset.from_tensor_slices((images_rgb, tf.one_hot(labels, num_classes))).batch(batch_size)
-    return ds.map(lambda x, y: (preprocessing.normalize(x), y), num_parallel_calls=tf.data.AUTOTUNE).prefetch(
-        tf.data.AUTOTUNE
-    )
+    if not on_device:
+        ds = ds.map(lambda x, y: (preprocessing.normalize(x), y), num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)

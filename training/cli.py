@@ -137,6 +137,10 @@ def _train_parser() -> argparse.ArgumentParser:
                    "instead of training on cached outputs of the frozen base")
     p.add_argument("--cache-copies", type=positive_int, default=10,
                    help="augmented copies of each training image in the feature cache (default 10)")
+    p.add_argument("--augment-on", choices=("auto", "host", "device"), default="auto",
+                   help="where the per-step pipeline (--no-feature-cache, the compact backbone) augments and "
+                   "standardises: host (tf.data on the CPU), device (inside the training step, on the GPU), "
+                   "or auto (device when TensorFlow sees a GPU; the default)")
     p.add_argument("--mixed-precision", action="store_true",
                    help="float16 compute with float32 weights: faster on GPUs with tensor cores")
     p.add_argument("--distribute", choices=("none", "mirrored", "multi-worker"), default="none",
@@ -265,7 +269,7 @@ def _run_train(args) -> int:
         input_style=args.input_style, epochs=args.epochs, epoch_scale=args.epoch_scale, steps_per_epoch=args.steps_per_epoch,
         batch_size=args.batch_size, validation_steps=args.validation_steps, seed=args.seed, resume=args.resume,
         overwrite=args.overwrite, tensorboard=args.tensorboard, feature_cache=args.feature_cache,
-        cache_copies=args.cache_copies, mixed_precision=args.mixed_precision, distribute=args.distribute, extra_augmentation=args.extra_augmentation, config_file=args.config,
+        cache_copies=args.cache_copies, augment_on=args.augment_on, mixed_precision=args.mixed_precision, distribute=args.distribute, extra_augmentation=args.extra_augmentation, config_file=args.config,
         classes=[c.strip() for c in args.classes.split(",") if c.strip()] if args.classes else None,
     )
     try:

@@ -14,7 +14,7 @@ import math
 import os
 import shutil
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -29,8 +29,9 @@ from models.preprocess import Preprocessing, featurewise_stats
 from models.schedule import RunSpec, resolve_runs
 
 from . import reports
-from .augment import evaluation_dataset, training_dataset
+from .augment import evaluation_dataset, resolve_augment_on, training_dataset
 from .dataset import Dataset, load_dataset
+from .device_augment import device_trainer
 from .devices import set_mixed_precision, strategy_scope
 from .evaluate import predict_probs
 from .feature_cache import cached_features, can_cache, feature_batches, split_model
@@ -64,6 +65,7 @@ class TrainConfig:
     tensorboard: bool = False
     feature_cache: bool = True  # train frozen-base runs on cached base outputs (see feature_cache.py)
     cache_copies: int = 10  # augmented copies of each training image in the cache
+    augment_on: str = "auto"  # per-step runs augment in "host" tf.data or the "device" step; "auto": device on a GPU
     mixed_precision: bool = False
     distribute: str = "none"  # "none", "mirrored" or "multi-worker" (see devices.py)
     classes: list[str] | None = None
@@ -83,17 +85,19 @@ class EpochCheckpoint(keras.callbacks.Callback):
     """After each epoch, save the model with its optimizer state, atomically.
 
     Keras's BackupAndRestore keeps only the weights, so Adam's moments would
-    restart on resume; a full .keras save keeps them.
+    restart on resume; a full .keras save keeps them. `saved`: the model to save
+    when it is not the one being fitted (the model inside a `DeviceAugmentation`).
     """
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, saved=None):
         super().__init__()
         self.folder = folder
+        self.saved = saved
 
     def on_epoch_end(self, epoch, logs=None):
         self.folder.mkdir(parents=True, exist_ok=True)
         tmp = self.folder / f"tmp-{CHECKPOINT_MODEL}"
-        self.model.save(tmp)
+        (self.model if self.saved is None else self.saved).save(tmp)
         os.replace(tmp, self.folder / CHECKPOINT_MODEL)
         reports.write_json(self.folder / CHECKPOINT_STATE, {"epochs_done": epoch + 1})
 
@@ -222,9 +226,9 @@ def train_run(spec: RunSpec, dataset: Dataset, preprocessing: Preprocessing, con
     return metrics
 
 
-def _callbacks(spec: RunSpec, config: TrainConfig, run_dir: Path) -> list:
+def _callbacks(spec: RunSpec, config: TrainConfig, run_dir: Path, model) -> list:
     callbacks = [
-        EpochCheckpoint(run_dir / "checkpoint"),
+        EpochCheckpoint(run_dir / "checkpoint", saved=model),
         keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True),
         EpochLogger(spec),
     ]
@@ -245,7 +249,8 @@ def _restore_checkpoint(spec: RunSpec, run_dir: Path, resume: bool):
 
 
 def _fit(spec: RunSpec, model, train_ds, val_ds, val_batches: int, initial_epoch: int, config: TrainConfig,
-         run_dir: Path) -> None:
+         run_dir: Path, trainer=None) -> None:
+    """Fit `trainer` (default: `model` itself); checkpoints save `model`."""
     # A finite validation set: the documented step count, capped at one full pass.
     validation_steps = min(spec.validation_steps or val_batches, val_batches)
     log.info(
@@ -256,9 +261,10 @@ def _fit(spec: RunSpec, model, train_ds, val_ds, val_batches: int, initial_epoch
     if initial_epoch >= spec.epochs:
         return
     try:
-        model.fit(
+        (model if trainer is None else trainer).fit(
             train_ds, epochs=spec.epochs, initial_epoch=initial_epoch, steps_per_epoch=spec.steps_per_epoch,
-            validation_data=val_ds, validation_steps=validation_steps, callbacks=_callbacks(spec, config, run_dir),
+            validation_data=val_ds, validation_steps=validation_steps,
+            callbacks=_callbacks(spec, config, run_dir, model),
             verbose=0, shuffle=False,  # the datasets shuffle themselves
         )
     except KeyboardInterrupt:
@@ -274,11 +280,19 @@ def _fit_per_step(spec, model, dataset: Dataset, preprocessing, config: TrainCon
     checkpointed, initial_epoch = _restore_checkpoint(spec, run_dir, resume)
     model = checkpointed or model
     num_classes = len(dataset.classes)
+    on_device = resolve_augment_on(config.augment_on) == "device"
+    log.info("%s: augmentation and standardisation %s", spec.name,
+             "on the device, in the training step" if on_device else "on the host, in the tf.data pipeline")
     train, val = dataset.splits["train"], dataset.splits["val"]
     train_ds = training_dataset(train.images_rgb, train.labels, num_classes, preprocessing, spec.batch_size, config.seed,
-                                extra=spec.extra_augmentation)
-    val_ds = evaluation_dataset(val.images_rgb, val.labels, num_classes, preprocessing, spec.batch_size)
-    _fit(spec, model, train_ds, val_ds, math.ceil(len(val) / spec.batch_size), initial_epoch, config, run_dir)
+                                extra=spec.extra_augmentation, on_device=on_device)
+    val_ds = evaluation_dataset(val.images_rgb, val.labels, num_classes, preprocessing, spec.batch_size,
+                                on_device=on_device)
+    # On the device, fit a wrapper that augments and standardises uint8 batches in front of
+    # `model`; `model` alone (no augmentation layers) is what is checkpointed and bundled.
+    trainer = device_trainer(model, preprocessing, config.seed, spec.extra_augmentation) if on_device else None
+    _fit(spec, model, train_ds, val_ds, math.ceil(len(val) / spec.batch_size), initial_epoch, config, run_dir,
+         trainer=trainer)
     return model
 
 
@@ -362,6 +376,8 @@ def _write_reports(spec: RunSpec, bundle, dataset: Dataset, config: TrainConfig,
 
 def train_schedule(config: TrainConfig) -> dict[str, dict]:
     """Load the dataset once, then train each requested run in schedule order."""
+    # Resolved once, so each run's config.json records the mode it used, not "auto".
+    config = replace(config, augment_on=resolve_augment_on(config.augment_on))
     specs = [config.spec_for(spec) for spec in resolve_runs(config.runs)]
     sizes = {spec.input_size for spec in specs}
     if len(sizes) != 1:
