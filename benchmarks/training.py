@@ -42,6 +42,14 @@ def subset(data: Path, per_class: int, into: Path) -> Path:
     return into
 
 
+def standin_for(data: Path, input_size: int, seed: int, out: Path) -> Path:
+    """Stand-in base weights from the training split the runs will use (same seed, same split)."""
+    from benchmarks.standin_weights import write_standin_weights
+    from training.dataset import load_dataset
+
+    return write_standin_weights(load_dataset(data, input_size, seed=seed).splits["train"].images_rgb, out, seed)
+
+
 def run(pipeline: str, args, data: Path, out: Path) -> tuple[float, dict]:
     config = TrainConfig(
         data=data, out=out / pipeline, weights=args.weights, input_size=args.input_size,
@@ -66,24 +74,29 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--input-size", type=int, default=64)
     p.add_argument("--epoch-scale", type=float, default=0.05, help="fraction of each run's documented epochs")
     p.add_argument("--copies", type=int, default=10, help="augmented copies per image in the feature cache")
-    p.add_argument("--weights", default=None, help="imagenet, or a VGG16 notop .h5 (default: random init)")
+    p.add_argument("--weights", default="standin",
+                   help="standin (LSUV-scaled random weights, see standin_weights.py; the default), none, "
+                        "imagenet, or a VGG16 notop weights file")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--mixed-precision", action="store_true")
     p.add_argument("--quick", action="store_true", help="120 images per class, 1/100 of the epochs, 4 copies")
     p.add_argument("--gpu", action="store_true", help="224 px, the GPU settings (mixed precision)")
     p.add_argument("--pipelines", default="cached,per-step")
     p.add_argument("--keep", type=Path, help="keep the runs in this folder")
+    p.add_argument("--verbose", action="store_true", help="log each run and epoch")
     args = p.parse_args(argv)
     if args.quick:
         args.per_class, args.epoch_scale, args.copies = args.per_class or 120, 0.01, 4
     if args.gpu:
         args.input_size, args.mixed_precision = 224, True
-    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(relativeCreated)8.0f ms  %(message)s")
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
 
     work = Path(tempfile.mkdtemp(prefix="bench-train-"))
     try:
         data = subset(args.data, args.per_class, work / "data") if args.per_class else args.data
+        if args.weights == "standin":
+            args.weights = str(standin_for(data, args.input_size, args.seed, work / "vgg16_standin.weights.h5"))
         out = args.keep or work / "runs"
         timings, results = {}, {}
         for pipeline in args.pipelines.split(","):
