@@ -191,6 +191,19 @@ def test_weights_file_that_does_not_exist_says_what_to_pass(tmp_path, hand_crops
     assert "--weights none" in caplog.text
 
 
+def test_tensorboard_without_the_package_says_how_to_install_it(tmp_path, hand_crops, caplog, monkeypatch):
+    import importlib.util
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "tensorboard" else real_find_spec(name, *a))
+    code = cli.main(["--data", str(hand_crops), "--out", str(tmp_path / "runs"), "--runs", "model1", "--weights", "none",
+                     "--input-size", "32", "--epochs", "1", "--tensorboard"])
+    assert code == 2
+    assert "pip install tensorboard" in caplog.text
+    assert not (tmp_path / "runs").exists()  # stopped before anything was written
+
+
 def test_split_model_composes_to_the_full_model():
     from models import SCHEDULE
     from models.architectures import build_model, unfreeze_from

@@ -385,6 +385,8 @@ def train_schedule(config: TrainConfig) -> dict[str, dict]:
     input_size = sizes.pop()
     if any(spec.init_from is None for spec in specs):
         resolve_weights(config.weights)  # fail before the slow dataset load
+    if config.tensorboard:
+        _require_tensorboard()
     log.info("Device: %s", describe_device())
     log.info("Reading %s at %d px ...", config.data, input_size)
     dataset = load_dataset(config.data, input_size, seed=config.seed, classes=config.classes)
@@ -406,6 +408,17 @@ def train_schedule(config: TrainConfig) -> dict[str, dict]:
     summary = reports.write_summary(config.out, [s for s in _all_run_names(config.out)])
     log.info("Summary of all runs: %s", summary)
     return results
+
+
+def _require_tensorboard() -> None:
+    # TensorFlow stopped depending on TensorBoard (2.20); without it Keras's callback fails mid-run.
+    import importlib.util
+
+    if importlib.util.find_spec("tensorboard") is None:
+        raise TrainingError(
+            "--tensorboard needs the tensorboard package, which is not installed. "
+            "Install it with: pip install tensorboard (or pip install .[tensorboard]), or leave out --tensorboard."
+        )
 
 
 def _all_run_names(runs_dir: Path) -> list[str]:
