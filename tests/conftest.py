@@ -77,3 +77,19 @@ def make_window(qtbot, tmp_path):
     yield make
     for window in windows:
         window.shutdown()
+
+
+@pytest.fixture
+def interrupt_after_first_epoch(monkeypatch):
+    """Training stops with Ctrl-C after its first epoch; call the returned function to train normally again."""
+    from training import runner
+
+    original = runner.EpochLogger.on_epoch_end
+
+    def stop(self, epoch, logs=None):
+        original(self, epoch, logs)
+        if epoch == 0:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner.EpochLogger, "on_epoch_end", stop)
+    return lambda: monkeypatch.setattr(runner.EpochLogger, "on_epoch_end", original)

@@ -9,7 +9,7 @@ import pytest
 
 from models import SCHEDULE, Preprocessing, load_bundle
 from models.architectures import build_model
-from training import cli, runner
+from training import cli
 from training.augment import evaluation_dataset, resolve_augment_on, training_dataset
 from training.device_augment import DeviceAugmentation, device_trainer
 
@@ -99,19 +99,11 @@ def test_auto_records_the_mode_it_resolved_to(tmp_path, hand_crops):
     assert json.loads((out / "model4" / "config.json").read_text())["settings"]["augment_on"] == "host"
 
 
-def test_interrupted_device_mode_run_resumes_with_its_optimizer_state(tmp_path, hand_crops, monkeypatch):
+def test_interrupted_device_mode_run_resumes_with_its_optimizer_state(tmp_path, hand_crops, interrupt_after_first_epoch):
     out = tmp_path / "runs"
     args = ["--data", str(hand_crops), "--out", str(out), "--runs", "model4", *QUICK, "--no-feature-cache",
             "--augment-on", "device"]
     args[args.index("--epochs") + 1] = "3"
-    original = runner.EpochLogger.on_epoch_end
-
-    def interrupt_after_first_epoch(self, epoch, logs=None):
-        original(self, epoch, logs)
-        if epoch == 0:
-            raise KeyboardInterrupt
-
-    monkeypatch.setattr(runner.EpochLogger, "on_epoch_end", interrupt_after_first_epoch)
     assert cli.main(args) == 130
     checkpoint = out / "model4" / "checkpoint"
     assert json.loads((checkpoint / "state.json").read_text()) == {"epochs_done": 1}
@@ -121,7 +113,8 @@ def test_interrupted_device_mode_run_resumes_with_its_optimizer_state(tmp_path, 
     assert int(saved.optimizer.iterations.numpy()) == 2
     assert any(np.abs(v.numpy()).sum() > 0 for v in saved.optimizer.variables if v.path.endswith("_momentum"))
 
-    monkeypatch.setattr(runner.EpochLogger, "on_epoch_end", original)
+    train_normally = interrupt_after_first_epoch
+    train_normally()
     assert cli.main(args + ["--resume"]) == 0
     with (out / "model4" / "history.csv").open() as f:
         assert [int(row["epoch"]) for row in csv.DictReader(f)] == [0, 1, 2]

@@ -9,7 +9,7 @@ import pytest
 
 from models import CLASS_NAMES, load_bundle
 from models.bundle import BundleError, save_bundle
-from training import cli, runner
+from training import cli
 
 QUICK = ["--weights", "none", "--input-size", "32", "--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "4", "-q"]
 
@@ -89,25 +89,18 @@ def test_fine_tune_without_model4_says_what_to_run(tmp_path, hand_crops, caplog)
 
 
 @pytest.mark.parametrize("pipeline", [[], ["--no-feature-cache"]], ids=["feature-cache", "per-step"])
-def test_interrupted_run_resumes_where_it_stopped(tmp_path, hand_crops, monkeypatch, pipeline):
+def test_interrupted_run_resumes_where_it_stopped(tmp_path, hand_crops, interrupt_after_first_epoch, pipeline):
     out = tmp_path / "runs"
     args = ["--data", str(hand_crops), "--out", str(out), "--runs", "model4", *QUICK, *pipeline]
     args[args.index("--epochs") + 1] = "3"
-    original = runner.EpochLogger.on_epoch_end
-
-    def interrupt_after_first_epoch(self, epoch, logs=None):
-        original(self, epoch, logs)
-        if epoch == 0:
-            raise KeyboardInterrupt
-
-    monkeypatch.setattr(runner.EpochLogger, "on_epoch_end", interrupt_after_first_epoch)
     assert cli.main(args) == 130
     run_dir = out / "model4"
     assert json.loads((run_dir / "checkpoint" / "state.json").read_text()) == {"epochs_done": 1}
     assert not (run_dir / "metrics.json").exists()
     assert cli.main(args) == 2  # an unfinished run is not silently restarted
 
-    monkeypatch.setattr(runner.EpochLogger, "on_epoch_end", original)
+    train_normally = interrupt_after_first_epoch
+    train_normally()
     assert cli.main(args + ["--resume"]) == 0
     with (run_dir / "history.csv").open() as f:
         epochs = [int(row["epoch"]) for row in csv.DictReader(f)]
