@@ -176,7 +176,7 @@ def _export_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", required=True, type=Path, help="model bundle folder")
     p.add_argument("--int8", action="store_true", help="quantise weights and activations to int8 (about 4x faster on CPU)")
     p.add_argument("--data", type=Path, help="the training data folder (default: the one recorded in the bundle)")
-    p.add_argument("--calibration-images", type=positive_int, default=200, help="training images used to calibrate int8 (default 200)")
+    p.add_argument("--calibration-images", type=positive_int, default=600, help="training images used to calibrate int8 (default 600)")
     p.add_argument("-q", "--quiet", action="store_true")
     return p
 

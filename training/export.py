@@ -44,7 +44,7 @@ def convert(bundle: Bundle, representative: np.ndarray | None) -> bytes:
 
 
 def export_bundle(path: str | Path, int8: bool = False, data: str | Path | None = None,
-                  calibration_images: int = 200) -> dict:
+                  calibration_images: int = 600) -> dict:
     """Write model[_int8].tflite into the bundle and record both accuracies on the test split."""
     bundle = load_bundle(path)
     root, seed = _dataset_of(bundle, data)
