@@ -1,6 +1,5 @@
 """Dataset reading, the documented split, and every bad-input message."""
 
-import shutil
 from pathlib import Path
 
 import numpy as np
