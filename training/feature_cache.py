@@ -98,8 +98,8 @@ def cached_features(frozen, split_images_rgb: dict[str, np.ndarray], preprocessi
     staging.mkdir(parents=True)
     feature_shape = tuple(frozen.output.shape[1:])
     augmenter = build_augmenter(seed)
-    # Augmentation, standardisation and the base in one graph: run eagerly, the random
-    # layers alone cost about as much as the base's forward pass at 64 px.
+    # Augmentation, standardisation and the base in one graph per batch, rather than the
+    # random layers running eagerly in front of a compiled base.
     plain = tf.function(lambda x: frozen(preprocessing.normalize(tf.cast(x, tf.float32)), training=False),
                         reduce_retracing=True)
     augmented = tf.function(

@@ -85,11 +85,11 @@ class EpochCheckpoint(keras.callbacks.Callback):
     """After each epoch, save the model with its optimizer state, atomically.
 
     Keras's BackupAndRestore keeps only the weights, so Adam's moments would
-    restart on resume; a full .keras save keeps them. `saved`: the model to save
-    when it is not the one being fitted (the model inside a `DeviceAugmentation`).
+    restart on resume; a full .keras save keeps them. `saved` is the run's model,
+    which is not the one being fitted when a `DeviceAugmentation` wraps it.
     """
 
-    def __init__(self, folder: Path, saved=None):
+    def __init__(self, folder: Path, saved):
         super().__init__()
         self.folder = folder
         self.saved = saved
@@ -97,7 +97,7 @@ class EpochCheckpoint(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         self.folder.mkdir(parents=True, exist_ok=True)
         tmp = self.folder / f"tmp-{CHECKPOINT_MODEL}"
-        (self.model if self.saved is None else self.saved).save(tmp)
+        self.saved.save(tmp)
         os.replace(tmp, self.folder / CHECKPOINT_MODEL)
         reports.write_json(self.folder / CHECKPOINT_STATE, {"epochs_done": epoch + 1})
 
@@ -280,7 +280,7 @@ def _fit_per_step(spec, model, dataset: Dataset, preprocessing, config: TrainCon
     checkpointed, initial_epoch = _restore_checkpoint(spec, run_dir, resume)
     model = checkpointed or model
     num_classes = len(dataset.classes)
-    on_device = resolve_augment_on(config.augment_on) == "device"
+    on_device = config.augment_on == "device"  # "auto" was resolved by train_schedule
     log.info("%s: augmentation and standardisation %s", spec.name,
              "on the device, in the training step" if on_device else "on the host, in the tf.data pipeline")
     train, val = dataset.splits["train"], dataset.splits["val"]
