@@ -83,8 +83,7 @@ def test_recorded_metrics_match_a_fresh_evaluate(recorded, tmp_path):
 def test_committed_config_is_what_trained_the_bundle(bundle):
     from training import cli
 
-    parser = cli._train_parser()
-    config = cli._config_defaults(parser, bundle.path / "train.toml")
+    config = cli.config_defaults(bundle.path / "train.toml")
     settings = bundle.description["provenance"]["config"]["settings"]
     run = bundle.description["provenance"]["config"]["run"]
     assert config["runs"] == run["name"] == "compact"
