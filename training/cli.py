@@ -59,7 +59,10 @@ class ConfigError(ValueError):
 
 
 class _Parser(argparse.ArgumentParser):
-    """An ArgumentParser that remembers its long flags, so a --config file's keys can be checked against them."""
+    """An ArgumentParser that remembers its long flags, so a --config file's keys can be checked against them.
+
+    Only flags added on the parser itself are recorded (the train command uses no argument groups).
+    """
 
     def __init__(self, *args, **kwargs):
         self.long_flags: dict[str, argparse.Action] = {}  # set first: __init__ adds --help
@@ -102,13 +105,13 @@ def _add_train(commands) -> _Parser:
     p = commands.add_parser(
         "train",
         help="train the documented schedule (the default command)",
-        description="Train the documented VGG16 transfer-learning schedule (Models 1-4 and the fine-tuned "
-        "Model 4) on a folder of gesture images, writing curves, confusion matrices, F1 and model bundles. "
+        description="Train the documented VGG16 transfer-learning schedule (Models 1-4 and the fine-tuned Model 4)\n"
+        "on a folder of gesture images, writing curves, confusion matrices, F1 and model bundles.\n"
         "The default command: `gesture-train --data DATA ...` is `gesture-train train --data DATA ...`.",
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--config", dest="config_file", type=Path,
+    p.add_argument("--config", dest="config_file", type=Path, metavar="FILE",
                    help="TOML file of settings, keys = these long flag names (data = \"DATA\", runs = \"compact\", "
                    "epochs = 60, resume = true); flags given on the command line override it")
     p.add_argument("--data", type=Path, help="dataset folder: DATA/<class>/*.jpg or DATA/train|val|test/<class>/ (required, "
@@ -225,8 +228,8 @@ def _add_robustness(commands) -> None:
     p = commands.add_parser(
         "robustness",
         help="score a bundle on perturbed copies of a labelled folder",
-        description="Score a model bundle on perturbed copies of a labelled folder's images, one score per "
-        "perturbation: " + "; ".join(f"{name}: {what}" for name, (what, _) in PERTURBATIONS.items()) + ".",
+        description="Score a model bundle on perturbed copies of a labelled folder's images, one accuracy and\n"
+        "macro F1 per perturbation:\n" + "\n".join(f"  {name:<13} {what}" for name, (what, _) in PERTURBATIONS.items()),
         epilog="example:\n  gesture-train robustness --model runs/compact/bundle --data DATA --split test --seed 0 --json robust.json",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -244,9 +247,9 @@ def _build_parsers() -> tuple[argparse.ArgumentParser, _Parser]:
     """(the gesture-train parser, its train sub-parser)."""
     parser = argparse.ArgumentParser(
         prog="gesture-train",
-        description="Train the documented gesture-recognition schedule and work with the model bundles it writes. "
-        "Without a command, gesture-train trains: `gesture-train --data DATA --out runs` is "
-        "`gesture-train train --data DATA --out runs` (gesture-train train --help lists its flags).",
+        description="Train the documented gesture-recognition schedule and work with the model bundles it writes.\n"
+        "Without a command, gesture-train trains: `gesture-train --data DATA --out runs` is\n"
+        "`gesture-train train --data DATA --out runs`; `gesture-train train --help` lists its flags.",
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
