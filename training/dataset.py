@@ -157,7 +157,7 @@ def _decode_all(paths: list[Path], preprocessing: Preprocessing, report: ScanRep
         try:
             return path, preprocessing.resize_rgb(read_image_bgr(path)), None
         except UnreadableImageError as exc:
-            return path, None, str(exc.__cause__ or exc)
+            return path, None, exc.reason
 
     images = {}
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
