@@ -15,6 +15,8 @@ import cv2
 import numpy as np
 
 INPUT_STYLES = ("colour", "silhouette")
+# VGG16 halves the image five times; below 32 px its last block would have nothing left to pool.
+MIN_INPUT_SIZE = 32
 # ImageDataGenerator's epsilon in featurewise_std_normalization.
 STD_EPSILON = 1e-6
 
@@ -29,8 +31,8 @@ class Preprocessing:
     def __post_init__(self):
         if self.input_style not in INPUT_STYLES:
             raise ValueError(f"input_style must be one of {INPUT_STYLES}, got {self.input_style!r}")
-        if self.input_size < 32:
-            raise ValueError(f"input_size must be at least 32 pixels, got {self.input_size}")
+        if self.input_size < MIN_INPUT_SIZE:
+            raise ValueError(f"input_size must be at least {MIN_INPUT_SIZE} pixels, got {self.input_size}")
 
     def resize_rgb(self, image_bgr: np.ndarray) -> np.ndarray:
         """Any-size BGR (or grey) uint8 image -> (S, S, 3) RGB uint8, squashed to a square."""
