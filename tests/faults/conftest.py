@@ -60,14 +60,14 @@ def _normal_user_prefix() -> tuple[str, ...] | None:
 
 @pytest.fixture
 def as_normal_user():
-    """run(args) -> CompletedProcess: `python -m <args>` from this checkout, as a normal user."""
+    """run(*args) -> CompletedProcess: `python <args>` from this checkout, as a normal user."""
     prefix = _normal_user_prefix()
     if prefix is None:
         pytest.skip("running as root without a way to drop the permission-bypassing capabilities (setpriv)")
 
     def run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
-        return subprocess.run([*prefix, sys.executable, "-m", *args], capture_output=True, text=True,
+        return subprocess.run([*prefix, sys.executable, *args], capture_output=True, text=True,
                               env=env, cwd=REPO, timeout=timeout)
 
     return run

@@ -85,7 +85,7 @@ def test_out_not_writable_is_one_line_before_the_dataset_is_read(hand_crops, tmp
     parent = tmp_path / "read-only"
     parent.mkdir()
     locked(parent, 0o555)
-    result = as_normal_user("training.cli", "--data", str(hand_crops), "--out", str(parent / "runs"), *QUICK)
+    result = as_normal_user("-m", "training.cli", "--data", str(hand_crops), "--out", str(parent / "runs"), *QUICK)
     assert result.returncode == 2, result.stderr  # before: PermissionError traceback
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert str(parent) in result.stderr and "--out" in result.stderr
@@ -105,7 +105,7 @@ def test_json_not_writable_is_one_line_before_scoring(tiny_bundle, hand_crops, t
     folder = tmp_path / "read-only"
     folder.mkdir()
     locked(folder, 0o555)
-    result = as_normal_user("training.cli", "evaluate", "--model", str(tiny_bundle), "--data", str(hand_crops),
+    result = as_normal_user("-m", "training.cli", "evaluate", "--model", str(tiny_bundle), "--data", str(hand_crops),
                             "--json", str(folder / "scores.json"))
     assert result.returncode == 2, result.stderr  # before: PermissionError traceback naming a temporary file
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
