@@ -8,6 +8,7 @@ as Keras's ImageDataGenerator did (random transform, then standardise).
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from functools import cached_property
 
@@ -33,6 +34,11 @@ class Preprocessing:
             raise ValueError(f"input_style must be one of {INPUT_STYLES}, got {self.input_style!r}")
         if self.input_size < MIN_INPUT_SIZE:
             raise ValueError(f"input_size must be at least {MIN_INPUT_SIZE} pixels, got {self.input_size}")
+        # A NaN mean or a zero std would turn every frame into the same input (and the same answer).
+        if len(self.mean_rgb) != 3 or not all(math.isfinite(v) for v in self.mean_rgb):
+            raise ValueError(f"mean_rgb must be three finite numbers, got {tuple(self.mean_rgb)}")
+        if len(self.std_rgb) != 3 or not all(math.isfinite(v) and v > 0 for v in self.std_rgb):
+            raise ValueError(f"std_rgb must be three finite numbers above 0, got {tuple(self.std_rgb)}")
 
     def resize_rgb(self, image_bgr: np.ndarray) -> np.ndarray:
         """Any-size BGR (or grey) uint8 image -> (S, S, 3) RGB uint8, squashed to a square."""
