@@ -31,9 +31,9 @@ from PySide6.QtCore import QEvent, QEventLoop, QObject, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from benchmarks.inference import make_bundle, write_video  # noqa: E402
-from gesture_app.classifier import BundleClassifier  # noqa: E402
-from gesture_app.sources import open_source  # noqa: E402
-from gesture_app.window import MainWindow  # noqa: E402  (also clears OpenCV's Qt plugin path before the QApplication)
+from gesture_app.core.classifier import BundleClassifier  # noqa: E402
+from gesture_app.core.sources import open_source  # noqa: E402
+from gesture_app.qt.window import MainWindow  # noqa: E402  (also clears OpenCV's Qt plugin path before the QApplication)
 from models import default_bundle_path  # noqa: E402
 
 SOURCE_FPS = 30.0

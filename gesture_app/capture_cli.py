@@ -15,7 +15,7 @@ from models import CLASS_NAMES
 from models.argtypes import positive_float, positive_int
 from models.preprocess import INPUT_STYLES
 
-from .dataset_writer import (
+from .core.dataset_writer import (
     DEFAULT_JPEG_QUALITY,
     TARGET_PER_CLASS,
     Capturer,
@@ -25,7 +25,7 @@ from .dataset_writer import (
     parse_class_list,
     validate_class_name,
 )
-from .roi import DEFAULT_ROI, RegionOfInterest
+from .core.roi import DEFAULT_ROI, RegionOfInterest
 
 logger = logging.getLogger(__name__)
 
@@ -100,13 +100,13 @@ def _class_list(args, writer: DatasetWriter) -> list[str]:
 def _extractor(input_style: str):
     if input_style != "silhouette":
         return None
-    from .silhouette import SilhouetteExtractor
+    from .core.silhouette import SilhouetteExtractor
 
     return SilhouetteExtractor()
 
 
 def run_headless(args, writer: DatasetWriter) -> int:
-    from .sources import SourceError, SourceInterrupted, open_source
+    from .core.sources import SourceError, SourceInterrupted, open_source
 
     if not args.class_name or args.count is None:
         logger.error("--headless needs --class NAME and --count N, e.g. --headless --class fist --count 100.")
@@ -175,8 +175,8 @@ def run_headless(args, writer: DatasetWriter) -> int:
 def run_window(args, writer: DatasetWriter, classes: list[str]) -> int:
     from PySide6.QtWidgets import QApplication
 
-    from .capture_window import CaptureWindow
-    from .sources import SourceError, open_source
+    from .qt.capture_window import CaptureWindow
+    from .core.sources import SourceError, open_source
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     try:

@@ -19,10 +19,10 @@ from .actions.options import (
     add_action_arguments,
     build_engine,
 )
-from .classifier import DEVICE_CHOICES, RUNTIME_CHOICES, DeviceError
-from .pipeline import DEFAULT_SMOOTHING
-from .prediction import DEFAULT_THRESHOLD
-from .sources import SourceError, open_source
+from .core.classifier import DEVICE_CHOICES, RUNTIME_CHOICES, DeviceError
+from .core.pipeline import DEFAULT_SMOOTHING
+from .core.prediction import DEFAULT_THRESHOLD
+from .core.sources import SourceError, open_source
 
 logger = logging.getLogger(__name__)
 
@@ -115,9 +115,9 @@ def _model_path(args) -> Path | None:
 
 
 def run_headless_cli(args) -> int:
-    from .classifier import BundleClassifier, select_device
-    from .headless import run_headless
-    from .pipeline import GesturePipeline
+    from .core.classifier import BundleClassifier, select_device
+    from .core.headless import run_headless
+    from .core.pipeline import GesturePipeline
 
     model_path = _model_path(args)
     if model_path is None:
@@ -150,7 +150,7 @@ def run_window_cli(args) -> int:
     from PySide6.QtCore import QEventLoop
     from PySide6.QtWidgets import QApplication
 
-    from .window import (
+    from .qt.window import (
         MainWindow,  # also clears OpenCV's Qt plugin path before the QApplication below
     )
 

@@ -14,7 +14,7 @@ from gesture_app.actions import (
     load_action_map, parse_action_map,
 )
 from gesture_app.actions import engine as engine_module
-from gesture_app.prediction import make_prediction, unclassified
+from gesture_app.core.prediction import make_prediction, unclassified
 from models.classes import CLASS_NAMES
 
 

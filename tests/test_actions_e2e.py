@@ -21,11 +21,11 @@ import cv2
 import numpy as np
 import pytest
 
-from gesture_app import classifier as classifier_module
+from gesture_app.core import classifier as classifier_module
 from gesture_app import cli
 from gesture_app.actions import default_map_path
-from gesture_app.roi import DEFAULT_ROI
-from gesture_app.sources import DEMO_FRAME_SIZE, compose_demo_frame
+from gesture_app.core.roi import DEFAULT_ROI
+from gesture_app.core.sources import DEMO_FRAME_SIZE, compose_demo_frame
 from models.classes import CLASS_NAMES
 from models.images import read_image_bgr
 

@@ -4,18 +4,18 @@ import subprocess
 import sys
 
 QT_FREE = [
-    "gesture_app.sources",
-    "gesture_app.silhouette",
-    "gesture_app.frame_slot",
-    "gesture_app.prediction",
-    "gesture_app.smoothing",
-    "gesture_app.classifier",
-    "gesture_app.pipeline",
-    "gesture_app.overlay",
-    "gesture_app.headless",
-    "gesture_app.rates",
-    "gesture_app.explain_view",
-    "gesture_app.dataset_writer",
+    "gesture_app.core.sources",
+    "gesture_app.core.silhouette",
+    "gesture_app.core.frame_slot",
+    "gesture_app.core.prediction",
+    "gesture_app.core.smoothing",
+    "gesture_app.core.classifier",
+    "gesture_app.core.pipeline",
+    "gesture_app.core.overlay",
+    "gesture_app.core.headless",
+    "gesture_app.core.rates",
+    "gesture_app.core.explain_view",
+    "gesture_app.core.dataset_writer",
     "gesture_app.actions",
 ]
 
@@ -43,5 +43,5 @@ def test_actions_import_neither_qt_tensorflow_nor_pynput():
 
 
 def test_explain_modules_stay_free_of_qt_and_tensorflow():
-    assert modules_loaded_by(["models.explain", "gesture_app.explain_view"],
+    assert modules_loaded_by(["models.explain", "gesture_app.core.explain_view"],
                              ("PySide6", "tensorflow", "keras", "training")) == []

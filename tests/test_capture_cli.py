@@ -7,8 +7,9 @@ import cv2
 import numpy as np
 import pytest
 
-from gesture_app import capture_cli, dataset_writer
-from gesture_app.roi import DEFAULT_ROI
+from gesture_app import capture_cli
+from gesture_app.core import dataset_writer
+from gesture_app.core.roi import DEFAULT_ROI
 from models.images import read_image_bgr
 
 
@@ -154,8 +155,8 @@ def test_captured_dataset_is_accepted_by_training(tmp_path, hand_crops):
 
 
 def test_headless_waits_through_a_camera_interruption(tmp_path, monkeypatch, capsys):
-    from gesture_app import sources
-    from gesture_app.sources import FrameSource, SourceInterrupted
+    from gesture_app.core import sources
+    from gesture_app.core.sources import FrameSource, SourceInterrupted
 
     class FlakyCamera(FrameSource):
         name = "camera 0"
@@ -178,7 +179,7 @@ def test_headless_waits_through_a_camera_interruption(tmp_path, monkeypatch, cap
 
 
 def test_headless_mirror_flips_before_cropping(tmp_path, capsys):
-    from gesture_app.roi import RegionOfInterest
+    from gesture_app.core.roi import RegionOfInterest
 
     folder = tmp_path / "frames"
     folder.mkdir()

@@ -7,11 +7,12 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from gesture_app import capture_cli, dataset_writer
-from gesture_app.capture_window import CaptureWindow, draw_capture_overlay
-from gesture_app.dataset_writer import DatasetWriter
-from gesture_app.roi import DEFAULT_ROI
-from gesture_app.sources import FrameSource
+from gesture_app import capture_cli
+from gesture_app.core import dataset_writer
+from gesture_app.qt.capture_window import CaptureWindow, draw_capture_overlay
+from gesture_app.core.dataset_writer import DatasetWriter
+from gesture_app.core.roi import DEFAULT_ROI
+from gesture_app.core.sources import FrameSource
 from models.images import read_image_bgr
 
 
@@ -314,7 +315,7 @@ class LiveSource(GeneratedSource):
     def read(self):
         import time
 
-        from gesture_app.sources import SourceInterrupted
+        from gesture_app.core.sources import SourceInterrupted
 
         time.sleep(0.005)
         if self.index == 5 and not self.interrupted:

@@ -9,8 +9,8 @@ import time
 import numpy as np
 import pytest
 
-from gesture_app import dataset_writer
-from gesture_app.dataset_writer import (
+from gesture_app.core import dataset_writer
+from gesture_app.core.dataset_writer import (
     MANIFEST_FIELDS,
     BurstClock,
     Capturer,
@@ -22,7 +22,7 @@ from gesture_app.dataset_writer import (
     split_counts,
     validate_class_name,
 )
-from gesture_app.roi import RegionOfInterest
+from gesture_app.core.roi import RegionOfInterest
 from models.images import read_image_bgr
 
 
@@ -281,7 +281,7 @@ def test_capturer_saves_the_roi_crop_with_its_region(tmp_path):
 
 
 def test_silhouette_style_needs_a_background_and_a_hand(tmp_path):
-    from gesture_app.silhouette import SilhouetteExtractor
+    from gesture_app.core.silhouette import SilhouetteExtractor
 
     background = np.full((120, 160, 3), 90, np.uint8)
     roi = RegionOfInterest(0.5, 0.5, 1.0)

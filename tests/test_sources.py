@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from app_helpers import FlakyCapture, make_frame_bgr, write_video
-from gesture_app.frame_slot import FrameSlot
-from gesture_app.roi import DEFAULT_ROI
-from gesture_app.sources import (
+from gesture_app.core.frame_slot import FrameSlot
+from gesture_app.core.roi import DEFAULT_ROI
+from gesture_app.core.sources import (
     CameraSource,
     DemoSource,
     FolderSource,
@@ -103,7 +103,7 @@ def test_demo_loop_never_ends():
 
 
 def test_demo_attribution_ships_beside_the_photos():
-    from gesture_app.sources import DEMO_DIR, demo_photos
+    from gesture_app.core.sources import DEMO_DIR, demo_photos
 
     text = (DEMO_DIR / "ATTRIBUTION.md").read_text()
     assert "HaGRID" in text

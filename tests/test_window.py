@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from app_helpers import FakeClassifier, GeneratedSource
 
-from gesture_app.overlay import class_colour_bgr, label_area
-from gesture_app.qt_image import qimage_to_bgr
+from gesture_app.core.overlay import class_colour_bgr, label_area
+from gesture_app.qt.image import qimage_to_bgr
 from models import NO_GESTURE
 
 CONFIDENT_STOP = [0.02, 0.03, 0.05, 0.85, 0.05]
@@ -76,7 +76,7 @@ def test_window_survives_a_source_that_raises_mid_stream(qtbot, make_window):
 
 
 def test_source_that_keeps_failing_is_given_up_with_a_message(qtbot, make_window, monkeypatch):
-    from gesture_app import workers
+    from gesture_app.qt import workers
 
     monkeypatch.setattr(workers, "ERROR_BACKOFF_S", 0.002)
 
@@ -184,7 +184,7 @@ def test_window_loads_a_real_bundle_and_classifies(qtbot, make_window, tiny_bund
 
 
 def test_background_key_drives_silhouette_models(qtbot, make_window):
-    from gesture_app.pipeline import NEEDS_BACKGROUND
+    from gesture_app.core.pipeline import NEEDS_BACKGROUND
 
     window = make_window(GeneratedSource(fps=60), FakeClassifier(CONFIDENT_STOP, input_style="silhouette"))
     assert window.background_action.isEnabled()
@@ -222,7 +222,7 @@ def test_a_slow_model_never_holds_up_the_video(qtbot, make_window):
 def test_camera_that_disappears_shows_a_banner_and_comes_back(qtbot, make_window):
     from app_helpers import FlakyCapture
 
-    from gesture_app.sources import CameraSource
+    from gesture_app.core.sources import CameraSource
 
     FlakyCapture.opens, FlakyCapture.alive = 0, True
     camera = CameraSource(0, capture_factory=lambda i: FlakyCapture(i, die_after=10), retry_s=0.05, read_timeout_s=0.5)
@@ -236,7 +236,7 @@ def test_camera_that_disappears_shows_a_banner_and_comes_back(qtbot, make_window
 def test_folder_with_an_unreadable_image_plays_and_counts_it(qtbot, make_window, tmp_path, hand_crops):
     import shutil
 
-    from gesture_app.sources import FolderSource
+    from gesture_app.core.sources import FolderSource
 
     folder = tmp_path / "photos"
     folder.mkdir()

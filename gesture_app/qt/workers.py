@@ -19,11 +19,11 @@ from PySide6.QtCore import QThread, Signal
 from models import BundleError
 from models.bundle import read_description
 
-from .classifier import BundleClassifier, DeviceError, select_device
-from .explain_view import LiveExplainer
-from .frame_slot import FrameSlot
-from .pipeline import GesturePipeline
-from .sources import FrameSource, SourceInterrupted
+from ..core.classifier import BundleClassifier, DeviceError, select_device
+from ..core.explain_view import LiveExplainer
+from ..core.frame_slot import FrameSlot
+from ..core.pipeline import GesturePipeline
+from ..core.sources import FrameSource, SourceInterrupted
 
 logger = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import cv2
 
-from .actions import ActionEngine
+from ..actions import ActionEngine
 from .overlay import OverlayStats, draw_overlay
 from .pipeline import GesturePipeline
 from .sources import FrameSource, SourceInterrupted

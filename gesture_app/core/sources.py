@@ -31,7 +31,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_FPS = 30.0
 FOLDER_FPS = 10.0  # a folder of photos is shown slower than video so each can be seen
 DEMO_FPS = 15.0
-DEMO_DIR = Path(__file__).resolve().parent / "demo"
+DEMO_DIR = Path(__file__).resolve().parent.parent / "demo"
 DEMO_FRAME_SIZE = (640, 480)  # width, height
 VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"})
 

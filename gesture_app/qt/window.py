@@ -29,18 +29,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .actions import ActionEngine, load_action_map
+from ..actions import ActionEngine, load_action_map
 from .actions_bar import ActionsBar
-from .frame_slot import FrameSlot
-from .headless import open_video_writer
-from .overlay import OverlayStats, draw_overlay
-from .pipeline import DEFAULT_SMOOTHING, NO_MODEL, GesturePipeline
-from .prediction import DEFAULT_THRESHOLD, Prediction
-from .qt_env import use_pyside_plugins
-from .qt_image import bgr_to_qimage
-from .rates import RateMeter
-from .roi import DEFAULT_ROI, RegionOfInterest
-from .sources import CameraSource, FrameSource, SourceError, list_cameras, open_source
+from ..core.frame_slot import FrameSlot
+from ..core.headless import open_video_writer
+from ..core.overlay import OverlayStats, draw_overlay
+from ..core.pipeline import DEFAULT_SMOOTHING, NO_MODEL, GesturePipeline
+from ..core.prediction import DEFAULT_THRESHOLD, Prediction
+from .env import use_pyside_plugins
+from .image import bgr_to_qimage
+from ..core.rates import RateMeter
+from ..core.roi import DEFAULT_ROI, RegionOfInterest
+from ..core.sources import CameraSource, FrameSource, SourceError, list_cameras, open_source
 from .video_view import VideoView
 from .workers import CaptureWorker, InferenceWorker
 

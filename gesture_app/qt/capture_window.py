@@ -42,7 +42,7 @@ from PySide6.QtWidgets import (
 from models.images import UnreadableImageError, read_image_bgr
 from models.preprocess import INPUT_STYLES
 
-from .dataset_writer import (
+from ..core.dataset_writer import (
     TARGET_PER_CLASS,
     BurstClock,
     Capturer,
@@ -54,9 +54,9 @@ from .dataset_writer import (
     split_counts,
     validate_class_name,
 )
-from .qt_env import use_pyside_plugins
-from .qt_image import bgr_to_qimage
-from .roi import DEFAULT_ROI, RegionOfInterest
+from .env import use_pyside_plugins
+from .image import bgr_to_qimage
+from ..core.roi import DEFAULT_ROI, RegionOfInterest
 from .video_view import VideoView
 
 # Importing cv2 pointed Qt at OpenCV's own plugins; undo that before any QApplication exists.
@@ -111,7 +111,7 @@ class _LiveReader:
     """Reads a live source on its own thread into a one-frame slot, so the window never waits on a camera."""
 
     def __init__(self, source):
-        from .frame_slot import FrameSlot
+        from ..core.frame_slot import FrameSlot
 
         self.source = source
         self.slot = FrameSlot()
@@ -122,7 +122,7 @@ class _LiveReader:
         self._thread.start()
 
     def _run(self) -> None:
-        from .sources import SourceError, SourceInterrupted
+        from ..core.sources import SourceError, SourceInterrupted
 
         while not self._stop_event.is_set():
             try:
@@ -502,7 +502,7 @@ class CaptureWindow(QMainWindow):
             self._live_reader = None
 
     def _on_tick(self) -> None:
-        from .sources import SourceError, SourceInterrupted
+        from ..core.sources import SourceError, SourceInterrupted
 
         try:
             frame_bgr = self._read_frame()
@@ -708,7 +708,7 @@ class CaptureWindow(QMainWindow):
             self.statusBar().showMessage("No frame yet to take the background from.", 3000)
             return
         if self.capturer.extractor is None:
-            from .silhouette import SilhouetteExtractor
+            from ..core.silhouette import SilhouetteExtractor
 
             self.capturer.extractor = SilhouetteExtractor()
         self.capturer.extractor.capture_background(self.capturer.roi.crop(self._frame_bgr))
