@@ -127,12 +127,12 @@ def measure(app, name: str, video: Path, work: Path, args, *, model_path=None, r
             why = window.model_error_box.text() if window.model_error_box is not None else "nothing within 300 s"
             raise RuntimeError(f"{name}: the window classified no frame ({why})")
         wait(args.warmup)
-        frames_read = window.capture_worker.frames_captured
+        frames_read = window.slot.index
         start = time.perf_counter()
         wait(args.seconds)
         end = time.perf_counter()
         figures = probe.figures(start, end)
-        figures["read_fps"] = (window.capture_worker.frames_captured - frames_read) / (end - start)
+        figures["read_fps"] = (window.slot.index - frames_read) / (end - start)
         figures["source_fps"] = source.fps
     finally:
         window.close()

@@ -116,7 +116,7 @@ def _model_path(args) -> Path | None:
 
 def run_headless_cli(args) -> int:
     from .core.classifier import BundleClassifier, select_device
-    from .core.headless import run_headless
+    from .core.headless import run_app_headless
     from .core.pipeline import GesturePipeline
 
     model_path = _model_path(args)
@@ -134,7 +134,7 @@ def run_headless_cli(args) -> int:
         logger.info("processing %s with %s on %s (%s)", source.name, classifier.name, device, classifier.runtime)
         device = f"{device}, {classifier.runtime}"
         try:
-            summary = run_headless(
+            summary = run_app_headless(
                 source, pipeline, args.output_csv, args.output_video,
                 max_frames=args.max_frames, device=device, model=classifier.name, mirror=args.mirror, actions=actions,
             )

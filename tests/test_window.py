@@ -76,9 +76,9 @@ def test_window_survives_a_source_that_raises_mid_stream(qtbot, make_window):
 
 
 def test_source_that_keeps_failing_is_given_up_with_a_message(qtbot, make_window, monkeypatch):
-    from gesture_app.qt import workers
+    from gesture_app.core import stream
 
-    monkeypatch.setattr(workers, "ERROR_BACKOFF_S", 0.002)
+    monkeypatch.setattr(stream, "ERROR_BACKOFF_S", 0.002)
 
     class Broken(GeneratedSource):
         def read(self):
@@ -225,7 +225,7 @@ def test_camera_that_disappears_shows_a_banner_and_comes_back(qtbot, make_window
     from gesture_app.core.sources import CameraSource
 
     FlakyCapture.opens, FlakyCapture.alive = 0, True
-    camera = CameraSource(0, capture_factory=lambda i: FlakyCapture(i, die_after=10), retry_s=0.05, read_timeout_s=0.5)
+    camera = CameraSource(0, capture_factory=lambda i: FlakyCapture(i, die_after=10), retry_s=0.05)
     window = make_window(camera, FakeClassifier(CONFIDENT_STOP))
     qtbot.waitUntil(lambda: "stopped delivering" in window.banner_text, timeout=WAIT_MS)
     shown = window.frames_shown

@@ -1,4 +1,4 @@
-"""The pipeline without a window: one CSV row per processed frame, optionally an annotated video (no Qt here)."""
+"""`gesture-app --headless`: the pipeline without a window, one CSV row per processed frame and optionally an annotated video (no Qt here)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import cv2
-
 from ..actions import ActionEngine
 from .overlay import OverlayStats, draw_overlay
 from .pipeline import GesturePipeline
-from .sources import FrameSource, SourceInterrupted
+from .sources import FrameSource
+from .stream import FAILED, FRAME, INTERRUPTED, StreamControl, newest_frames
+from .video import VideoRecorder
 
 logger = logging.getLogger(__name__)
 
@@ -24,25 +24,12 @@ def csv_header(classes, actions: bool = False) -> list[str]:
     return header + ["action"] if actions else header
 
 
-def open_video_writer(path: Path, fps: float, frame_shape) -> cv2.VideoWriter:
-    """An OpenCV writer for .avi (MJPG) or anything else (mp4v); raises OSError when it cannot write."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fourcc = "MJPG" if path.suffix.lower() == ".avi" else "mp4v"
-    height, width = frame_shape[:2]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), float(fps), (width, height))
-    if not writer.isOpened():
-        raise OSError(f"Cannot write video {path}; use a .mp4 or .avi file name in a writable folder.")
-    return writer
-
-
 @dataclass
 class HeadlessSummary:
     frames: int = 0
     seconds: float = 0.0
     label_counts: Counter = field(default_factory=Counter)
     skipped_images: int = 0
-    interruptions: int = 0
     actions_fired: int = 0
     error: str = ""  # why the run stopped early, if it did
 
@@ -62,7 +49,7 @@ class HeadlessSummary:
         return text
 
 
-def run_headless(
+def run_app_headless(
     source: FrameSource,
     pipeline: GesturePipeline,
     csv_path: Path,
@@ -76,65 +63,59 @@ def run_headless(
 ) -> HeadlessSummary:
     """Process the source as fast as the model allows, writing rows as frames finish.
 
+    Every frame of a file is processed; a camera's newest frame each time the model is free.
     With `actions`, each frame's prediction also drives the gesture actions, timed by the same
     clock as the CSV, and what fired goes in an "action" column; held keys are released at the end.
     """
     csv_path = Path(csv_path)
     csv_path.parent.mkdir(parents=True, exist_ok=True)
     summary = HeadlessSummary()
-    writer = None
+    recorder = VideoRecorder(video_path, source.fps) if video_path is not None else None
     start = time.perf_counter()
     last = start
+    control = StreamControl(mirror=mirror, give_up_after=1)
     with open(csv_path, "w", newline="") as csv_file:
         rows = csv.writer(csv_file)
         rows.writerow(csv_header(pipeline.classes, actions is not None))
-        while max_frames is None or summary.frames < max_frames:
-            try:
-                frame_bgr = source.read()
-            except SourceInterrupted as exc:
-                # A camera that drops out is retried by its reader; keep waiting.
-                summary.interruptions += 1
-                logger.warning("%s", exc)
-                continue
-            except Exception as exc:  # a broken file or device must end the run with a message, not a traceback
-                summary.error = f"{source.name}: {exc}"
-                logger.error("reading %s failed: %s", source.name, exc)
-                break
-            if frame_bgr is None:
-                break
-            if mirror:
-                frame_bgr = cv2.flip(frame_bgr, 1)
-            index = summary.frames
-            prediction = pipeline.process(frame_bgr, index)
-            now = time.perf_counter()
-            # Files are timed by their own clock (frame / fps); live cameras by the wall clock.
-            timestamp = now - start if source.live else index / source.fps
-            row = (
-                [index, f"{timestamp:.3f}", prediction.label, f"{prediction.confidence:.4f}"]
-                + [f"{p:.4f}" for p in prediction.probs]
-                + [f"{prediction.latency_ms:.2f}"]
-            )
-            if actions is not None:
-                fired = actions.update(prediction, now=timestamp)
-                summary.actions_fired += len(fired)
-                row.append("; ".join(str(action) for action in fired))
-            rows.writerow(row)
-            summary.label_counts[prediction.label] += 1
-            if video_path is not None:
-                if writer is None:
-                    writer = open_video_writer(video_path, source.fps, frame_bgr.shape)
-                    video_size = (frame_bgr.shape[1], frame_bgr.shape[0])
-                fps = 1.0 / (now - last) if now > last else None
-                stats = OverlayStats(fps, fps, prediction.latency_ms, device, model)
-                annotated_bgr = draw_overlay(frame_bgr, prediction, pipeline.roi, stats)
-                if (annotated_bgr.shape[1], annotated_bgr.shape[0]) != video_size:
-                    # A folder's photos differ in size; a video's frames cannot.
-                    annotated_bgr = cv2.resize(annotated_bgr, video_size)
-                writer.write(annotated_bgr)
-            last = now
-            summary.frames += 1
-    if writer is not None:
-        writer.release()
+        frames = newest_frames(source, control)
+        try:
+            for event in frames:
+                if event.kind == FAILED:  # a broken file or device ends the run with a message, not a traceback
+                    summary.error = event.message
+                    logger.error("%s", event.message)
+                    break
+                if event.kind == INTERRUPTED:
+                    logger.warning("%s", event.message)  # a camera that drops out is reopened; keep waiting
+                if event.kind != FRAME:
+                    continue
+                index = summary.frames
+                prediction = pipeline.process(event.frame_bgr, index)
+                now = time.perf_counter()
+                # Files are timed by their own clock (frame / fps); live cameras by the wall clock.
+                timestamp = now - start if source.live else index / source.fps
+                row = (
+                    [index, f"{timestamp:.3f}", prediction.label, f"{prediction.confidence:.4f}"]
+                    + [f"{p:.4f}" for p in prediction.probs]
+                    + [f"{prediction.latency_ms:.2f}"]
+                )
+                if actions is not None:
+                    fired = actions.update(prediction, now=timestamp)
+                    summary.actions_fired += len(fired)
+                    row.append("; ".join(str(action) for action in fired))
+                rows.writerow(row)
+                summary.label_counts[prediction.label] += 1
+                if recorder is not None:
+                    fps = 1.0 / (now - last) if now > last else None
+                    stats = OverlayStats(fps, fps, prediction.latency_ms, device, model)
+                    recorder.write(draw_overlay(event.frame_bgr, prediction, pipeline.roi, stats))
+                last = now
+                summary.frames += 1
+                if max_frames is not None and summary.frames >= max_frames:
+                    break
+        finally:
+            frames.close()  # stops a camera's reader thread
+            if recorder is not None:
+                recorder.close()
     if actions is not None:
         actions.close()  # the source has ended: no key stays held down
     summary.seconds = time.perf_counter() - start
