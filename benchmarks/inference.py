@@ -148,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         results["tflite int8"] = time_calls(bundle.predict_inputs, x, args.repeats)
 
         print(f"\n{bundle.description.get('backbone')} at {bundle.input_size} px, batch 1, {describe_device('cpu')}, "
-              f"{os.cpu_count()} cores, {args.repeats} timed calls each")
+              f"{args.repeats} timed calls each")
         print("| runtime | p50 ms | p95 ms | speed-up vs predict | speed-up vs tf.function |")
         print("| --- | --- | --- | --- | --- |")
         p50 = {name: percentiles(s)[0] for name, s in results.items()}

@@ -12,7 +12,7 @@ from pathlib import Path
 import cv2
 
 from models import CLASS_NAMES
-from models.argtypes import positive_float, positive_int
+from cli_common import positive_float, positive_int
 from models.preprocess import INPUT_STYLES
 
 from .core.dataset_writer import (

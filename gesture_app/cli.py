@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from models import BundleError, default_bundle_path
-from models.argtypes import positive_int
+from cli_common import positive_int
 
 from .actions import ActionMapError, ActionsUnavailable
 from .actions.options import (

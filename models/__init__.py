@@ -1,7 +1,10 @@
 """Shared by training and the app: classes, the documented schedule, architectures and the model bundle.
 
-Imports no Qt and nothing from `training` or `gesture_app`; TensorFlow is
-imported lazily so the app starts fast.
+Also what capture and training must agree on, defined once: the dataset rules
+(`dataset_rules`: split arithmetic, class names, the manifest), the atomic file writer
+(`atomic_files`), the device and runtime choices (`device`, `runtime`) and the input
+styles (`preprocess`). Imports no Qt, no argparse and nothing from `training` or
+`gesture_app`; TensorFlow is imported lazily so the app starts fast.
 """
 
 from .bundle import Bundle, BundleError, default_bundle_path, load_bundle, save_bundle

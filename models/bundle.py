@@ -12,14 +12,12 @@ preprocessing used in training.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from .atomic_files import atomic_directory, atomic_write_text
 from .preprocess import Preprocessing
 
 BUNDLE_FORMAT = "gesture-bundle"
@@ -124,24 +122,12 @@ def describe(classes, preprocessing: Preprocessing, provenance: dict, backbone: 
 
 
 def save_bundle(model, path: str | Path, classes, preprocessing: Preprocessing, provenance: dict, backbone: str) -> Path:
-    """Write a bundle folder atomically: built in a temporary folder, then moved into place."""
+    """Write a bundle folder atomically: built in a staging folder beside it, then moved into place."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}-", dir=path.parent))
-    try:
+    with atomic_directory(path) as staging:
         _without_optimizer(model).save(staging / MODEL_FILE)
         description = describe(classes, preprocessing, provenance, backbone)
         (staging / DESCRIPTION_FILE).write_text(json.dumps(description, indent=2) + "\n")
-        if path.exists():
-            old = path.with_name(f".{path.name}-old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(path, old)
-            os.replace(staging, path)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(staging, path)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return path
 
 
@@ -150,9 +136,7 @@ def update_description(path: str | Path, **updates) -> dict:
     file = Path(path) / DESCRIPTION_FILE
     description = json.loads(file.read_text())
     description.update(updates)
-    tmp = file.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(description, indent=2) + "\n")
-    os.replace(tmp, file)
+    atomic_write_text(file, json.dumps(description, indent=2) + "\n")
     return description
 
 

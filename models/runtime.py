@@ -14,7 +14,7 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
-RUNTIMES = ("auto", "keras", "tflite")
+RUNTIME_CHOICES = ("auto", "keras", "tflite")
 
 
 class KerasRuntime:
@@ -96,8 +96,8 @@ def gpu_available() -> bool:
 
 def choose_runtime(requested: str, has_tflite: bool, device: str = "auto") -> str:
     """'keras' or 'tflite': TFLite on CPU where the bundle has an export, Keras on a GPU."""
-    if requested not in RUNTIMES:
-        raise ValueError(f"Unknown runtime {requested!r}; choose one of {', '.join(RUNTIMES)}.")
+    if requested not in RUNTIME_CHOICES:
+        raise ValueError(f"Unknown runtime {requested!r}; choose one of {', '.join(RUNTIME_CHOICES)}.")
     if requested != "auto":
         return requested
     on_gpu = device == "gpu" or (device == "auto" and gpu_available())

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from training.dataset import DatasetError, load_dataset, load_labelled_folder, split_counts, split_files
 from models.preprocess import Preprocessing
+from training.dataset import DatasetError, load_dataset, load_labelled_folder, split_files
 
 
 def make_class_images(folder: Path, n: int, seed: int = 0, size=(40, 52)) -> list[Path]:
@@ -25,12 +25,6 @@ def make_dataset(root: Path, classes=("cool", "fist", "ok"), n=11) -> Path:
     for index, name in enumerate(classes):
         make_class_images(root / name, n, seed=index)
     return root
-
-
-def test_split_counts_follow_the_documented_proportions():
-    assert split_counts(550) == {"train": 375, "val": 125, "test": 50}
-    assert split_counts(800) == {"train": 545, "val": 182, "test": 73}
-    assert split_counts(3) == {"train": 1, "val": 1, "test": 1}
 
 
 def test_split_is_deterministic_disjoint_and_independent_of_listing_order():

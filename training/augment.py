@@ -37,7 +37,7 @@ ZOOM_FRACTION = 0.2
 AUGMENT_DTYPE = "float32"
 # Where the per-step pipeline augments: "host" (tf.data on the CPU), "device" (in the
 # training step), or "auto" (device when TensorFlow sees a GPU).
-AUGMENT_ON = ("auto", "host", "device")
+AUGMENT_ON_CHOICES = ("auto", "host", "device")
 
 
 # Photometric and scale changes the documented set lacks, by name. Values are for
@@ -122,8 +122,8 @@ def apply_augmentation(images_rgb, augmenter, extra_augmenter=None):
 
 def resolve_augment_on(setting: str) -> str:
     """'host' or 'device'; 'auto' is 'device' when TensorFlow sees a GPU."""
-    if setting not in AUGMENT_ON:
-        raise ValueError(f"Unknown augment_on {setting!r}; valid values are {', '.join(AUGMENT_ON)}.")
+    if setting not in AUGMENT_ON_CHOICES:
+        raise ValueError(f"Unknown augment_on {setting!r}; valid values are {', '.join(AUGMENT_ON_CHOICES)}.")
     if setting != "auto":
         return setting
     import tensorflow as tf

@@ -19,8 +19,13 @@ from pathlib import Path
 
 import tomllib
 
-from models.argtypes import positive_int
+from cli_common import positive_int
+from models.preprocess import INPUT_STYLES
 from models.schedule import SCHEDULE
+
+from .augment import AUGMENT_ON_CHOICES
+from .dataset import SPLIT_CHOICES
+from .devices import DISTRIBUTE_CHOICES
 
 log = logging.getLogger("gesture-train")
 
@@ -117,7 +122,7 @@ def _train_parser() -> argparse.ArgumentParser:
     p.add_argument("--weights", type=_weights, default="imagenet",
                    help="base weights: imagenet (default, downloaded once by Keras), none, or a path to a VGG16 notop .h5 file")
     p.add_argument("--input-size", type=positive_int, help="square input size in pixels (documented: 224; at least 32)")
-    p.add_argument("--input-style", choices=("colour", "silhouette"), default="colour",
+    p.add_argument("--input-style", choices=INPUT_STYLES, default="colour",
                    help="what the images show, recorded in the bundle so the app matches (default: colour)")
     p.add_argument("--epochs", type=positive_int, help="override every run's epoch count")
     p.add_argument("--epoch-scale", type=float, default=1.0,
@@ -137,13 +142,13 @@ def _train_parser() -> argparse.ArgumentParser:
                    "instead of training on cached outputs of the frozen base")
     p.add_argument("--cache-copies", type=positive_int, default=10,
                    help="augmented copies of each training image in the feature cache (default 10)")
-    p.add_argument("--augment-on", choices=("auto", "host", "device"), default="auto",
+    p.add_argument("--augment-on", choices=AUGMENT_ON_CHOICES, default="auto",
                    help="where the per-step pipeline (--no-feature-cache, the compact backbone) augments and "
                    "standardises: host (tf.data on the CPU), device (inside the training step, on the GPU), "
                    "or auto (device when TensorFlow sees a GPU; the default)")
     p.add_argument("--mixed-precision", action="store_true",
                    help="float16 compute with float32 weights: faster on GPUs with tensor cores")
-    p.add_argument("--distribute", choices=("none", "mirrored", "multi-worker"), default="none",
+    p.add_argument("--distribute", choices=DISTRIBUTE_CHOICES, default="none",
                    help="tf.distribute strategy: mirrored (all GPUs here) or multi-worker (machines listed in TF_CONFIG)")
     p.add_argument("--tensorboard", action="store_true", help="also write TensorBoard logs to RUNS/<run>/tensorboard")
     p.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
@@ -158,7 +163,7 @@ def _evaluate_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--model", type=Path, help="model bundle folder (default: the bundled default model)")
     p.add_argument("--data", required=True, type=Path, help="labelled folder")
-    p.add_argument("--split", choices=("auto", "all", "train", "val", "test"), default="auto",
+    p.add_argument("--split", choices=SPLIT_CHOICES, default="auto",
                    help="which images: auto (test/ of a pre-split folder, else all), all, or one split of the "
                    "documented seeded split (with --seed as used in training)")
     p.add_argument("--seed", type=int, default=0, help="the training seed, for --split on a per-class folder")

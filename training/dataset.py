@@ -19,16 +19,14 @@ from pathlib import Path
 
 import numpy as np
 
+from models.dataset_rules import MIN_IMAGES_PER_CLASS, SPLIT_FOLDER_NAMES, SPLITS, split_counts
 from models.images import UnreadableImageError, is_image_file, read_image_bgr
 from models.preprocess import Preprocessing
 
 log = logging.getLogger(__name__)
 
-SPLITS = ("train", "val", "test")
-# The documented split of each class's 550 images.
-SPLIT_PROPORTIONS = {"train": 375 / 550, "val": 125 / 550, "test": 50 / 550}
-SPLIT_FOLDER_NAMES = {"train": ("train",), "val": ("val", "validation", "valid"), "test": ("test",)}
-MIN_IMAGES_PER_CLASS = len(SPLITS)  # one image in each split
+# What `gesture-train evaluate --split` and `robustness --split` accept.
+SPLIT_CHOICES = ("auto", "all", *SPLITS)
 
 
 class DatasetError(ValueError):
@@ -133,13 +131,6 @@ def _list_images(folder: Path, report: ScanReport) -> list[Path]:
         else:
             report.non_image_files += 1
     return images
-
-
-def split_counts(n: int) -> dict[str, int]:
-    """How many of a class's n images go to each split (the documented 375/125/50 for 550)."""
-    test = max(1, round(n * SPLIT_PROPORTIONS["test"]))
-    val = max(1, round(n * SPLIT_PROPORTIONS["val"]))
-    return {"train": n - val - test, "val": val, "test": test}
 
 
 def split_files(paths: list[Path], class_name: str, seed: int) -> dict[str, list[Path]]:

@@ -12,7 +12,7 @@ import logging
 
 log = logging.getLogger(__name__)
 
-STRATEGIES = ("none", "mirrored", "multi-worker")
+DISTRIBUTE_CHOICES = ("none", "mirrored", "multi-worker")
 
 
 def set_mixed_precision(enabled: bool) -> None:
@@ -25,8 +25,8 @@ def set_mixed_precision(enabled: bool) -> None:
 
 def strategy_scope(name: str):
     """A context in which models are built and compiled for the chosen strategy."""
-    if name not in STRATEGIES:
-        raise ValueError(f"Unknown --distribute {name!r}; choose one of {', '.join(STRATEGIES)}.")
+    if name not in DISTRIBUTE_CHOICES:
+        raise ValueError(f"Unknown --distribute {name!r}; choose one of {', '.join(DISTRIBUTE_CHOICES)}.")
     if name == "none":
         return contextlib.nullcontext()
     import tensorflow as tf

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 import numpy as np
 
+from models.atomic_files import atomic_write_bytes
 from models.bundle import Bundle, load_bundle, update_description
 
 from .dataset import DatasetError, load_dataset
@@ -56,9 +56,7 @@ def export_bundle(path: str | Path, int8: bool = False, data: str | Path | None 
         representative = bundle.preprocessing.normalize(train[np.sort(pick)])
     flatbuffer = convert(bundle, representative)
     name = "model_int8.tflite" if int8 else "model.tflite"
-    tmp = bundle.path / f".{name}.tmp"
-    tmp.write_bytes(flatbuffer)
-    os.replace(tmp, bundle.path / name)
+    atomic_write_bytes(bundle.path / name, flatbuffer)
 
     bundle.use_runtime("keras")
     float_metrics = evaluate_bundle(bundle, root, split="test", seed=seed)

@@ -14,8 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import shutil
 import time
 from pathlib import Path
 
@@ -23,6 +21,7 @@ import keras
 import numpy as np
 
 from models.architectures import base_of
+from models.atomic_files import atomic_directory
 from models.preprocess import Preprocessing
 
 from .augment import build_augmenter
@@ -93,35 +92,32 @@ def cached_features(frozen, split_images_rgb: dict[str, np.ndarray], preprocessi
         log.info("Using cached features from %s", folder)
         return {name: np.load(folder / f"{name}.npy", mmap_mode="r") for name in split_images_rgb}
 
-    staging = cache_root / f".{folder.name}.partial"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    feature_shape = tuple(frozen.output.shape[1:])
-    augmenter = build_augmenter(seed)
-    # Augmentation, standardisation and the base in one graph per batch, rather than the
-    # random layers running eagerly in front of a compiled base.
-    plain = tf.function(lambda x: frozen(preprocessing.normalize(tf.cast(x, tf.float32)), training=False),
-                        reduce_retracing=True)
-    augmented = tf.function(
-        lambda x: frozen(preprocessing.normalize(augmenter(tf.cast(x, tf.float32), training=True)), training=False),
-        reduce_retracing=True,
-    )
-    start = time.perf_counter()
-    for name, images in split_images_rgb.items():
-        passes = copies if name == "train" else 1
-        out = np.lib.format.open_memmap(staging / f"{name}.npy", mode="w+", dtype=CACHE_DTYPE,
-                                        shape=(passes * len(images), *feature_shape))
-        row = 0
-        for copy in range(passes):
-            for i in range(0, len(images), batch_size):
-                features = (augmented if name == "train" else plain)(images[i : i + batch_size])
-                out[row : row + len(features)] = np.asarray(features, dtype=CACHE_DTYPE)
-                row += len(features)
-        out.flush()
-        del out
-    (staging / "done.json").write_text(json.dumps({"copies": copies, "seed": seed, "seconds": time.perf_counter() - start}))
-    shutil.rmtree(folder, ignore_errors=True)
-    os.replace(staging, folder)
+    # A fixed staging name: a run killed mid-write leaves a folder the next run clears.
+    with atomic_directory(folder, staging=cache_root / f".{folder.name}.partial") as staging:
+        feature_shape = tuple(frozen.output.shape[1:])
+        augmenter = build_augmenter(seed)
+        # Augmentation, standardisation and the base in one graph per batch, rather than the
+        # random layers running eagerly in front of a compiled base.
+        plain = tf.function(lambda x: frozen(preprocessing.normalize(tf.cast(x, tf.float32)), training=False),
+                            reduce_retracing=True)
+        augmented = tf.function(
+            lambda x: frozen(preprocessing.normalize(augmenter(tf.cast(x, tf.float32), training=True)), training=False),
+            reduce_retracing=True,
+        )
+        start = time.perf_counter()
+        for name, images in split_images_rgb.items():
+            passes = copies if name == "train" else 1
+            out = np.lib.format.open_memmap(staging / f"{name}.npy", mode="w+", dtype=CACHE_DTYPE,
+                                            shape=(passes * len(images), *feature_shape))
+            row = 0
+            for copy in range(passes):
+                for i in range(0, len(images), batch_size):
+                    features = (augmented if name == "train" else plain)(images[i : i + batch_size])
+                    out[row : row + len(features)] = np.asarray(features, dtype=CACHE_DTYPE)
+                    row += len(features)
+            out.flush()
+            del out
+        (staging / "done.json").write_text(json.dumps({"copies": copies, "seed": seed, "seconds": time.perf_counter() - start}))
     log.info(
         "Cached %s features of %d x %d augmented training images in %.1f s (%s)",
         "x".join(map(str, feature_shape)), copies, len(train), time.perf_counter() - start, folder,

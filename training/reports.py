@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 
+from models.atomic_files import atomic_write_text
 from models.schedule import SCHEDULE
 
 
@@ -55,9 +55,7 @@ def labels_from_confusion(matrix) -> tuple[np.ndarray, np.ndarray]:
 
 def write_json(path: Path, data: dict) -> None:
     """Write JSON atomically (a crash leaves the old file or none, never half a file)."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n")
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(data, indent=2) + "\n")
 
 
 def read_history(path: Path) -> dict[str, list[float]]:
@@ -165,5 +163,5 @@ def write_summary(runs_dir: Path, run_names: list[str]) -> Path:
             details.append(f"Seed's: `{[list(r) for r in reported.confusion_matrix]}`")
         details.append("")
     path = runs_dir / "summary.md"
-    path.write_text("\n".join(lines + [""] + details) + "\n")
+    atomic_write_text(path, "\n".join(lines + [""] + details) + "\n")
     return path

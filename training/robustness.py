@@ -21,6 +21,8 @@ import numpy as np
 
 from models.images import read_image_bgr
 
+from .dataset import SPLIT_CHOICES
+
 log = logging.getLogger(__name__)
 
 # Plain mid-grey for the area around a shrunken hand: not a fill the training ever used.
@@ -112,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--model", type=Path, help="model bundle folder (default: the bundled default model)")
     parser.add_argument("--data", required=True, type=Path, help="labelled folder (DIR/<class>/ or DIR/train|val|test/<class>/)")
-    parser.add_argument("--split", choices=("auto", "all", "train", "val", "test"), default="test")
+    parser.add_argument("--split", choices=SPLIT_CHOICES, default="test")
     parser.add_argument("--seed", type=int, default=0, help="the training seed, for --split on a per-class folder")
     parser.add_argument("--json", type=Path, help="also write the scores as JSON here")
     args = parser.parse_args(argv)

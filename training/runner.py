@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import shutil
 import time
 from dataclasses import asdict, dataclass, replace
@@ -22,6 +21,7 @@ import keras
 import numpy as np
 
 from models.architectures import build_model, resolve_weights, unfreeze_from
+from models.atomic_files import atomic_path
 from models.bundle import MODEL_FILE, load_bundle, save_bundle, update_description
 from models.device import describe_device
 from models.explain import write_explain_page
@@ -96,9 +96,8 @@ class EpochCheckpoint(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.folder.mkdir(parents=True, exist_ok=True)
-        tmp = self.folder / f"tmp-{CHECKPOINT_MODEL}"
-        self.saved.save(tmp)
-        os.replace(tmp, self.folder / CHECKPOINT_MODEL)
+        with atomic_path(self.folder / CHECKPOINT_MODEL) as tmp:
+            self.saved.save(tmp)
         reports.write_json(self.folder / CHECKPOINT_STATE, {"epochs_done": epoch + 1})
 
 

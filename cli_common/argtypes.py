@@ -1,4 +1,4 @@
-"""argparse value types shared by the three commands, so a bad flag reads the same everywhere."""
+"""argparse value types shared by the three commands (`gesture-app`, `gesture-capture`, `gesture-train`)."""
 
 from __future__ import annotations
 
