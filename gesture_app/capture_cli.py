@@ -9,22 +9,12 @@ import sys
 from contextlib import contextmanager
 from pathlib import Path
 
-import cv2
-
-from models import CLASS_NAMES
 from cli_common import positive_float, positive_int
+from models import CLASS_NAMES
+from models.dataset_rules import TARGET_PER_CLASS, ClassNameError, parse_class_list, validate_class_name
 from models.preprocess import INPUT_STYLES
 
-from .core.dataset_writer import (
-    DEFAULT_JPEG_QUALITY,
-    TARGET_PER_CLASS,
-    Capturer,
-    ClassNameError,
-    DatasetWriteError,
-    DatasetWriter,
-    parse_class_list,
-    validate_class_name,
-)
+from .core.capture import DEFAULT_JPEG_QUALITY, Capturer, DatasetWriteError, DatasetWriter, run_capture_headless
 from .core.roi import DEFAULT_ROI, RegionOfInterest
 
 logger = logging.getLogger(__name__)
@@ -106,67 +96,37 @@ def _extractor(input_style: str):
 
 
 def run_headless(args, writer: DatasetWriter) -> int:
-    from .core.sources import SourceError, SourceInterrupted, open_source
+    from .core.sources import SourceError, open_source
 
     if not args.class_name or args.count is None:
         logger.error("--headless needs --class NAME and --count N, e.g. --headless --class fist --count 100.")
         return 2
     class_name = validate_class_name(args.class_name)
-    saved = 0
-    frames = 0
-    skipped = 0
-    extractor = _extractor(args.input_style)
     try:
-        with open_source(args.source) as source:
-            capturer = Capturer(
-                writer,
-                roi=args.roi,
-                input_style=args.input_style,
-                extractor=extractor,
-                save_full_frame=args.full_frame,
-                source_name=f"{source.name} (mirrored)" if args.mirror else source.name,
-            )
-            while True:
-                try:
-                    frame_bgr = source.read()
-                except SourceInterrupted as exc:
-                    # A camera that stops for a moment reopens itself; wait for it (Ctrl+C to give up).
-                    logger.warning("%s", exc)
-                    continue
-                if frame_bgr is None:
-                    break
-                frames += 1
-                if args.mirror:
-                    frame_bgr = cv2.flip(frame_bgr, 1)
-                if extractor is not None and not extractor.has_background:
-                    # Without a person to press B, the first frame is the background.
-                    extractor.capture_background(args.roi.crop(frame_bgr))
-                    continue
-                if (frames - 1) % args.every:
-                    continue
-                if capturer.capture(frame_bgr, class_name) is None:
-                    skipped += 1
-                    continue
-                saved += 1
-                if saved >= args.count:
-                    break
+        source = open_source(args.source)
     except SourceError as exc:
         logger.error("%s", exc)
         return 1
-    except DatasetWriteError as exc:
-        logger.error("%s", exc)
-        print(f"Saved {saved} images of {class_name!r} before the error; {class_name!r} now has {writer.count(class_name)}.")
+    with source:
+        capturer = Capturer(
+            writer, roi=args.roi, input_style=args.input_style, extractor=_extractor(args.input_style),
+            save_full_frame=args.full_frame, source_name=f"{source.name} (mirrored)" if args.mirror else source.name,
+        )
+        summary = run_capture_headless(source, capturer, class_name, args.count, every=args.every, mirror=args.mirror)
+    if summary.source_error:
+        logger.error("%s", summary.source_error)
+        return 1
+    if summary.write_error:
+        logger.error("%s", summary.write_error)
+        print(f"Saved {summary.saved} images of {class_name!r} before the error; {class_name!r} now has {writer.count(class_name)}.")
         return 1
     total = writer.count(class_name)
-    print(f"Saved {saved} images of {class_name!r} to {writer.root / class_name}; {class_name!r} now has {total} (target {args.target}).")
-    if saved < args.count:
-        hint = f" ({skipped} frames had too little hand)" if skipped else ""
+    print(f"Saved {summary.saved} images of {class_name!r} to {writer.root / class_name}; {class_name!r} now has {total} (target {args.target}).")
+    if summary.saved < args.count:
+        hint = f" ({summary.skipped} frames had too little hand)" if summary.skipped else ""
         logger.error(
             "The source ended after %d frames, so only %d of %d images were saved%s; use a longer source or a smaller --every.",
-            frames,
-            saved,
-            args.count,
-            hint,
+            summary.frames, summary.saved, args.count, hint,
         )
         return 1
     return 0

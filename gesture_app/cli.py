@@ -9,8 +9,10 @@ import signal
 import sys
 from pathlib import Path
 
-from models import BundleError, default_bundle_path
 from cli_common import positive_int
+from models import BundleError, default_bundle_path
+from models.device import DEVICE_CHOICES, DeviceError
+from models.runtime import RUNTIME_CHOICES
 
 from .actions import ActionMapError, ActionsUnavailable
 from .actions.options import (
@@ -19,7 +21,6 @@ from .actions.options import (
     add_action_arguments,
     build_engine,
 )
-from .core.classifier import DEVICE_CHOICES, RUNTIME_CHOICES, DeviceError
 from .core.pipeline import DEFAULT_SMOOTHING
 from .core.prediction import DEFAULT_THRESHOLD
 from .core.sources import SourceError, open_source
@@ -115,7 +116,9 @@ def _model_path(args) -> Path | None:
 
 
 def run_headless_cli(args) -> int:
-    from .core.classifier import BundleClassifier, select_device
+    from models.device import select_device
+
+    from .core.classifier import BundleClassifier
     from .core.headless import run_app_headless
     from .core.pipeline import GesturePipeline
 

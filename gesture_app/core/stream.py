@@ -90,7 +90,7 @@ def stream_frames(source: FrameSource, control: StreamControl | None = None) -> 
             continue
         except Exception as exc:  # any source fault becomes a message, not a dead thread
             failures += 1
-            logger.warning("reading %s failed: %s", source.name, exc, exc_info=logger.isEnabledFor(logging.DEBUG))
+            logger.debug("reading %s failed: %s", source.name, exc, exc_info=True)  # the FAILED event tells the user
             yield StreamEvent(FAILED, message=f"Reading {source.name} failed: {exc}")
             if failures >= control.give_up_after:
                 yield StreamEvent(ENDED, message=f"Gave up on {source.name} after {failures} failed reads; choose another source.")
@@ -163,24 +163,25 @@ class FrameStream:
         """The newest frame each time the caller asks (older ones dropped), and the other events, until ENDED."""
         last = -1
         while True:
+            try:
+                event = self._events.get_nowait()
+            except queue.Empty:
+                event = None
+            if event is not None:
+                if event.kind == ENDED:
+                    item = self.slot.wait_newer(last, timeout=0)  # a last frame that came just before the end
+                    if item is not None:
+                        yield StreamEvent(FRAME, *item)
+                    yield event
+                    return
+                yield event
+                continue
             item = self.slot.wait_newer(last, timeout=poll_s)
             if item is not None:
                 last, frame_bgr = item
                 yield StreamEvent(FRAME, last, frame_bgr)
-                continue
-            try:
-                event = self._events.get_nowait()
-            except queue.Empty:
-                if self._done.is_set() and self._events.empty():
-                    return  # stopped without an end (stop() was called)
-                continue
-            if event.kind == ENDED:
-                item = self.slot.wait_newer(last, timeout=0)  # a last frame that came just before the end
-                if item is not None:
-                    yield StreamEvent(FRAME, *item)
-            yield event
-            if event.kind == ENDED:
-                return
+            elif self._done.is_set() and self._events.empty():
+                return  # stopped without an end (stop() was called)
 
 
 def newest_frames(source: FrameSource, control: StreamControl | None = None) -> Iterator[StreamEvent]:

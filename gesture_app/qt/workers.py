@@ -18,7 +18,9 @@ from PySide6.QtCore import QThread, Signal
 from models import BundleError
 from models.bundle import read_description
 
-from ..core.classifier import BundleClassifier, DeviceError, select_device
+from models.device import DeviceError, select_device
+
+from ..core.classifier import BundleClassifier
 from ..core.explain_view import LiveExplainer
 from ..core.frame_slot import FrameSlot
 from ..core.pipeline import GesturePipeline
