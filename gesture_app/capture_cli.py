@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -133,51 +132,16 @@ def run_headless(args, writer: DatasetWriter) -> int:
 
 
 def run_window(args, writer: DatasetWriter, classes: list[str]) -> int:
-    from PySide6.QtWidgets import QApplication
-
-    from .qt.capture_window import CaptureWindow
     from .core.sources import SourceError, open_source
+    from .qt.launch import run_capture_window  # the window path is the only one that loads Qt
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
     try:
         source = open_source(args.source, loop=True)  # files and the demo keep playing while the user records
     except SourceError as exc:
         logger.error("%s", exc)
         return 1
-    window = CaptureWindow(
-        source,
-        writer,
-        classes=classes,
-        roi=args.roi,
-        input_style=args.input_style,
-        extractor=_extractor("silhouette"),
-        target=args.target,
-        burst_fps=args.burst_fps,
-        countdown_s=args.countdown,
-        save_full_frame=args.full_frame,
-        initial_class=args.class_name,
-        mirror=args.mirror,
-    )
-    if args.screenshot is not None:
-        return window.save_screenshot(args.screenshot)
-    window.start()
-    window.show()
-    previous_hook = sys.excepthook
-    sys.excepthook = _report_unexpected
-    # Ctrl+C in the terminal closes the window like the close button (the frame timer lets Python see it).
-    previous_sigint = signal.signal(signal.SIGINT, lambda *_: window.close())
-    try:
-        return app.exec()
-    finally:
-        signal.signal(signal.SIGINT, previous_sigint)
-        sys.excepthook = previous_hook
-        source.close()
-
-
-def _report_unexpected(exc_type, exc, tb) -> None:
-    """An error escaping a Qt slot: a message for the user, the traceback only with --verbose."""
-    logger.error("Unexpected error: %s. Please report it with the output of --verbose.", exc)
-    logger.debug("details", exc_info=(exc_type, exc, tb))
+    with source:
+        return run_capture_window(args, writer, classes, source, extractor=_extractor("silhouette"))
 
 
 class _StderrHandler(logging.StreamHandler):
