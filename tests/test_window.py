@@ -6,6 +6,7 @@ import pytest
 from app_helpers import FakeClassifier, GeneratedSource
 
 from gesture_app.core.overlay import class_colour_bgr, label_area
+from gesture_app.core.roi import DEFAULT_ROI
 from gesture_app.qt.image import qimage_to_bgr
 from models import NO_GESTURE
 
@@ -183,15 +184,54 @@ def test_window_loads_a_real_bundle_and_classifies(qtbot, make_window, tiny_bund
     assert window.banner_text == ""
 
 
-def test_background_key_drives_silhouette_models(qtbot, make_window):
-    from gesture_app.core.pipeline import NEEDS_BACKGROUND
+class BackgroundThenHand(GeneratedSource):
+    """A still, slightly noisy scene; once `hand` is set, a skin-coloured block stands in the box's lower middle."""
 
-    window = make_window(GeneratedSource(fps=60), FakeClassifier(CONFIDENT_STOP, input_style="silhouette"))
+    def __init__(self):
+        super().__init__(fps=60, size=(320, 240))
+        self.background = np.random.default_rng(1).integers(90, 110, (240, 320, 3)).astype(np.uint8)
+        self.hand = False
+
+    def read(self):
+        self.frames_read += 1
+        frame_bgr = self.background.copy()
+        if self.hand:
+            x0, y0, x1, y1 = DEFAULT_ROI.to_pixels(frame_bgr.shape)
+            side = x1 - x0
+            cv2.rectangle(frame_bgr, (x0 + side // 4, y0 + side // 4), (x1 - side // 4, y1 - 1), (60, 140, 220), -1)
+        return frame_bgr
+
+
+def test_background_key_drives_silhouette_models(qtbot, make_window):
+    from gesture_app.core.overlay import inset_area
+    from gesture_app.core.pipeline import NEEDS_BACKGROUND, NO_HAND
+
+    class Seeing(FakeClassifier):
+        def preprocess(self, crop_bgr):
+            self.seen = crop_bgr.copy()  # what the model is shown
+            return crop_bgr
+
+    source, classifier = BackgroundThenHand(), Seeing(CONFIDENT_STOP, input_style="silhouette")
+    window = make_window(source, classifier, smoothing=1)
     assert window.background_action.isEnabled()
     qtbot.waitUntil(lambda: window.last_prediction is not None and window.last_prediction.note == NEEDS_BACKGROUND, timeout=WAIT_MS)
-    window.background_action.trigger()
-    # generated frames change every frame, so after the background is taken there is "hand" to classify
-    qtbot.waitUntil(lambda: window.last_prediction.note != NEEDS_BACKGROUND, timeout=WAIT_MS)
+    window.background_action.trigger()  # B, with no hand in the box
+    qtbot.waitUntil(lambda: window.last_prediction.note == NO_HAND, timeout=WAIT_MS)  # the empty box is the background now
+    assert classifier.calls == 0
+    source.hand = True
+    qtbot.waitUntil(lambda: window.last_prediction.classified and window.last_prediction.label == "stop", timeout=WAIT_MS)
+    # The model was shown the white-on-black silhouette of the hand, not the colour crop.
+    seen = classifier.seen
+    side = seen.shape[0]
+    assert set(np.unique(seen)) <= {0, 255}
+    assert seen[side * 3 // 4, side // 2].min() == 255 and seen[side // 8, side // 8].max() == 0
+    # and the window shows it in the inset, as the user checks the background worked
+    _wait_frames(qtbot, window, window.frames_shown + 2)
+    x0, y0, x1, y1 = inset_area(window.last_annotated_bgr.shape)
+    inset = window.last_annotated_bgr[y0:y1, x0:x1]
+    assert (inset == 255).all(axis=2).mean() > 0.2 and (inset == 0).all(axis=2).mean() > 0.2
+    window.reset_background_action.trigger()  # R
+    qtbot.waitUntil(lambda: window.last_prediction.note == NEEDS_BACKGROUND, timeout=WAIT_MS)
 
 
 def test_background_key_is_off_for_colour_models(make_window):
