@@ -130,10 +130,23 @@ class MainWindow(QMainWindow):
 
     # ---- building -----------------------------------------------------------------------------
     def _build_ui(self, cameras: list[int] | None) -> None:
-        toolbar = QToolBar("Controls", self)
+        self._build_controls_bar(cameras)
+        # Settings on a second row, so a normal-width window shows every control.
+        self.addToolBarBreak()
+        self._build_settings_bar()
+        self._action(None, "Quit", QKeySequence.StandardKey.Quit, self.close)
+        self._build_video_area()
+        self.resize(900, 680)
+
+    def _toolbar(self, title: str) -> QToolBar:
+        toolbar = QToolBar(title, self)
         toolbar.setMovable(False)
         self.addToolBar(toolbar)
+        return toolbar
 
+    def _build_controls_bar(self, cameras: list[int] | None) -> None:
+        """Source, Open model, Mirror, Pause, Screenshot, Record."""
+        toolbar = self._toolbar("Controls")
         self.source_box = QComboBox(self)
         self.source_box.setToolTip("Choose a camera, the demo, or open a video file or image folder")
         self.source_box.addItem("demo", "demo")
@@ -151,11 +164,10 @@ class MainWindow(QMainWindow):
         self.pause_action = self._action(toolbar, "Pause", "Space", self.set_paused, checkable=True)
         self.screenshot_action = self._action(toolbar, "Screenshot", "S", self._on_screenshot_triggered)
         self.record_action = self._action(toolbar, "Record", "Ctrl+R", self.set_recording, checkable=True)
-        # Settings on a second row, so a normal-width window shows every control.
-        self.addToolBarBreak()
-        toolbar = QToolBar("Settings", self)
-        toolbar.setMovable(False)
-        self.addToolBar(toolbar)
+
+    def _build_settings_bar(self) -> None:
+        """Background (silhouette models), Explain, Threshold, Smoothing."""
+        toolbar = self._toolbar("Settings")
         self.background_action = self._action(toolbar, "Background", "B", self.pipeline.request_background)
         self.background_action.setToolTip("Silhouette models: with no hand in the box, take it as the background (B); R resets")
         self.reset_background_action = self._action(None, "Reset background", "R", self.pipeline.reset_background)
@@ -185,8 +197,9 @@ class MainWindow(QMainWindow):
         self.smoothing_box.valueChanged.connect(self.set_smoothing)
         toolbar.addWidget(QLabel(" Smoothing ", self))
         toolbar.addWidget(self.smoothing_box)
-        self._action(None, "Quit", QKeySequence.StandardKey.Quit, self.close)
 
+    def _build_video_area(self) -> None:
+        """The banner over the video; drag in the video to move the box, scroll to resize it."""
         central = QWidget(self)
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -201,7 +214,6 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.banner)
         layout.addWidget(self.video_view, 1)
         self.setCentralWidget(central)
-        self.resize(900, 680)
 
     def _build_actions_bar(self, engine: ActionEngine | None) -> None:
         """Gesture actions on a third row; without an engine, the default map, disarmed."""
