@@ -8,6 +8,8 @@ Runs in a separate environment, never the product's (mediapipe 0.10.x pins proto
 
 Static-image mode with model_complexity=0 (the lite models models/hands ships). Coordinates are
 MediaPipe's own: normalised to the image width and height; handedness as MediaPipe labels it.
+Also records MediaPipe's face boxes (full-range face detector): benchmarks/hand_finding.py cuts
+no-hand crops from faces, the hardest skin-coloured negatives in these photos.
 """
 
 from __future__ import annotations
@@ -59,10 +61,13 @@ def main(argv: list[str] | None = None) -> int:
 
     results = {"mediapipe_version": mp.__version__, "model_complexity": 0,
                "max_num_hands": args.max_num_hands, "frames": {}}
-    with _HandsWithPalms(args.max_num_hands) as solution:
+    faces = mp.solutions.face_detection.FaceDetection(model_selection=1, min_detection_confidence=0.5)
+    with _HandsWithPalms(args.max_num_hands) as solution, faces:
         for path in args.images:
             image_bgr = cv2.imread(str(path))
-            out = solution.process(cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB))
+            image_rgb = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB)
+            out = solution.process(image_rgb)
+            face_boxes = [d.location_data.relative_bounding_box for d in faces.process(image_rgb).detections or []]
             hands = []
             for landmarks, handedness in zip(out.multi_hand_landmarks or [], out.multi_handedness or []):
                 top = handedness.classification[0]
@@ -72,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
                 "width": image_bgr.shape[1], "height": image_bgr.shape[0], "hands": hands,
                 "palms": [_palm(d) for d in out.palm_detections or []],
                 "rects_from_palms": [_rect(r) for r in out.hand_rects_from_palm_detections or []],
+                "faces": [[b.xmin, b.ymin, b.width, b.height] for b in face_boxes],
             }
     args.out.write_text(json.dumps(results, indent=1))
     print(f"{len(results['frames'])} images -> {args.out}")

@@ -25,7 +25,7 @@ SAME_HAND_IOU = 0.5
 # hand, palm detection looks in the square grown by PALM_SEARCH_SCALE (a palm must be small in
 # its input to be found, and a tight crop makes it fill the input).
 DIRECT_SCALE = 1.3
-PALM_SEARCH_SCALE = 2.5
+PALM_SEARCH_SCALE = 3.0
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,10 @@ def _upright_box(region: Region) -> tuple[float, float, float, float]:
             region.cx + region.width / 2, region.cy + region.height / 2)
 
 
+def _inside(point, x0: float, y0: float, x1: float, y1: float) -> bool:
+    return x0 <= point[0] <= x1 and y0 <= point[1] <= y1
+
+
 def _distinct(hands: list[Hand]) -> list[Hand]:
     """Drops a hand whose landmark box overlaps an earlier (more present) one: two regions, one hand."""
     kept: list[Hand] = []
@@ -99,6 +103,7 @@ class HandLocaliser:
         self.max_hands = max_hands
         self.min_presence = min_presence
         self.crop_pad = crop_pad
+        self.num_threads = num_threads
         self.palm_detector = PalmDetector(num_threads, min_palm_score)
         self.landmark_model = LandmarkModel(num_threads)
         self.timings_ms: dict[str, float] = {}
@@ -146,9 +151,9 @@ class HandLocaliser:
         hands = self._landmarks_in(frame_bgr, [Region.square_around(x0, y0, x1, y1, DIRECT_SCALE)], tracked=False)
         if not hands:
             search = Region.square_around(x0, y0, x1, y1, PALM_SEARCH_SCALE)
-            palms = self._detect(frame_bgr, search)
-            # The palm nearest the box's centre is the one the user meant.
+            # Only a palm inside the box is the one meant; of those, the one nearest its centre.
             centre = np.array([(x0 + x1) / 2, (y0 + y1) / 2])
+            palms = [p for p in self._detect(frame_bgr, search) if _inside(p.keypoints_px.mean(axis=0), x0, y0, x1, y1)]
             palms.sort(key=lambda p: float(np.linalg.norm(p.keypoints_px.mean(axis=0) - centre)))
             hands = self._landmarks_in(frame_bgr, [p.hand_region() for p in palms[:1]], tracked=False)
         if hands:
