@@ -27,7 +27,7 @@ class BoxSmoother:
     (another hand, a lost and found hand) is taken as it is rather than slid towards.
     """
 
-    def __init__(self, min_cutoff_hz: float = 1.0, beta: float = 5.0, d_cutoff_hz: float = 1.0,
+    def __init__(self, min_cutoff_hz: float = 0.5, beta: float = 2.0, d_cutoff_hz: float = 1.0,
                  frame_interval_s: float = 1 / 30):
         self.min_cutoff_hz = min_cutoff_hz
         self.beta = beta

