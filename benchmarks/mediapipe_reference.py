@@ -6,7 +6,7 @@ Runs in a separate environment, never the product's (mediapipe 0.10.x pins proto
     /tmp/mpvenv/bin/python benchmarks/mediapipe_reference.py /work/shared/data/full-frames/call/*.jpg \
         --out /tmp/mp_call.json
 
-Static-image mode with model_complexity=0 (the lite models models/hands ships). Coordinates are
+Static-image mode (or with --video, tracking across the images in order) with model_complexity=0 (the lite models models/hands ships). Coordinates are
 MediaPipe's own: normalised to the image width and height; handedness as MediaPipe labels it.
 Also records MediaPipe's face boxes (full-range face detector): benchmarks/hand_finding.py cuts
 no-hand crops from faces, the hardest skin-coloured negatives in these photos.
@@ -26,18 +26,18 @@ from mediapipe.python.solutions import hands as mp_hands
 
 
 class _HandsWithPalms(SolutionBase):
-    # mp.solutions.hands.Hands, plus the graph's debug outputs (palm boxes and the regions the
-    # landmark model saw), which the public class leaves out.
-    def __init__(self, max_num_hands: int):
+    # mp.solutions.hands.Hands, plus the graph's debug outputs (palm boxes, the regions the
+    # landmark model saw, and the ones it would see next frame), which the public class leaves out.
+    def __init__(self, max_num_hands: int, video: bool):
         super().__init__(
             binary_graph_path=mp_hands._BINARYPB_FILE_PATH,
-            side_inputs={"model_complexity": 0, "num_hands": max_num_hands, "use_prev_landmarks": False},
+            side_inputs={"model_complexity": 0, "num_hands": max_num_hands, "use_prev_landmarks": video},
             calculator_params={
                 "palmdetectioncpu__TensorsToDetectionsCalculator.min_score_thresh": 0.5,
                 "handlandmarkcpu__ThresholdingCalculator.threshold": 0.5,
             },
             outputs=["multi_hand_landmarks", "multi_handedness", "palm_detections",
-                     "hand_rects_from_palm_detections"],
+                     "hand_rects_from_palm_detections", "hand_rects_from_landmarks"],
         )
 
 
@@ -57,12 +57,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("images", nargs="+", type=Path)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--max-num-hands", type=int, default=2)
+    parser.add_argument("--video", action="store_true",
+                        help="the images are a clip's frames in order: track as on video (palm detection "
+                             "only while fewer than --max-num-hands hands are followed)")
     args = parser.parse_args(argv)
 
     results = {"mediapipe_version": mp.__version__, "model_complexity": 0,
-               "max_num_hands": args.max_num_hands, "frames": {}}
+               "max_num_hands": args.max_num_hands, "video": args.video, "frames": {}}
     faces = mp.solutions.face_detection.FaceDetection(model_selection=1, min_detection_confidence=0.5)
-    with _HandsWithPalms(args.max_num_hands) as solution, faces:
+    with _HandsWithPalms(args.max_num_hands, args.video) as solution, faces:
         for path in args.images:
             image_bgr = cv2.imread(str(path))
             image_rgb = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB)
@@ -77,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
                 "width": image_bgr.shape[1], "height": image_bgr.shape[0], "hands": hands,
                 "palms": [_palm(d) for d in out.palm_detections or []],
                 "rects_from_palms": [_rect(r) for r in out.hand_rects_from_palm_detections or []],
+                "rects_from_landmarks": [_rect(r) for r in out.hand_rects_from_landmarks or []],
                 "faces": [[b.xmin, b.ymin, b.width, b.height] for b in face_boxes],
             }
     args.out.write_text(json.dumps(results, indent=1))

@@ -10,10 +10,12 @@ import numpy as np
 
 HANDS_DATA = Path(__file__).resolve().parent / "data" / "hands"
 REFERENCE = HANDS_DATA / "mediapipe_reference.json"  # mediapipe 0.10.21's own results on these files
+VIDEO_REFERENCE = HANDS_DATA / "mediapipe_video_reference.json"  # ... tracking through moving_video(CLIP_PHOTO)
+CLIP_PHOTO = "hand_57bc79cd.jpg"
 
 
-def load_reference() -> dict:
-    return json.loads(REFERENCE.read_text())["frames"]
+def load_reference(path: Path = REFERENCE) -> dict:
+    return json.loads(path.read_text())["frames"]
 
 
 def read_test_image(name: str) -> np.ndarray:

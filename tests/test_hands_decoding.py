@@ -63,7 +63,8 @@ def test_decode_puts_boxes_and_keypoints_at_their_anchor_plus_offset():
 
 def test_weighted_nms_averages_a_cluster_by_score_and_keeps_separate_boxes():
     scores = np.array([0.6, 0.9, 0.8])
-    boxes = np.array([[0.1, 0.1, 0.3, 0.3], [0.12, 0.1, 0.32, 0.3], [0.6, 0.6, 0.8, 0.8]])
+    # Box 0 overlaps box 1 with IoU 0.43: above MediaPipe's 0.3, so one cluster; box 2 stands apart.
+    boxes = np.array([[0.18, 0.1, 0.38, 0.3], [0.1, 0.1, 0.3, 0.3], [0.6, 0.6, 0.8, 0.8]])
     keypoints = np.stack([np.full((7, 2), v) for v in (0.2, 0.3, 0.7)])
     out_scores, out_boxes, out_keypoints = weighted_nms(scores, boxes, keypoints)
     np.testing.assert_allclose(out_scores, [0.9, 0.8])  # the cluster keeps its best score
@@ -151,6 +152,20 @@ def test_palms_and_their_hand_regions_match_mediapipe(localiser, reference, name
         assert (region.cx, region.cy) == pytest.approx((rect["x_center"] * width, rect["y_center"] * height), abs=1.5)
         assert region.width == pytest.approx(rect["width"] * width, rel=0.02)
         assert region.rotation == pytest.approx(rect["rotation"], abs=0.02)
+
+
+@pytest.mark.parametrize("name", HAND_FRAMES)
+def test_next_frames_region_from_landmarks_matches_mediapipe(reference, name):
+    # Given MediaPipe's own landmarks, next_region must give the region MediaPipe would track with.
+    entry = reference[name]
+    width, height = entry["width"], entry["height"]
+    for hand_ref in _their_hands(entry):
+        region = next_region(hand_ref["points"])
+        rect = min(entry["rects_from_landmarks"],
+                   key=lambda r: abs(r["x_center"] * width - region.cx) + abs(r["y_center"] * height - region.cy))
+        assert (region.cx, region.cy) == pytest.approx((rect["x_center"] * width, rect["y_center"] * height), abs=0.5)
+        assert (region.width, region.height) == pytest.approx((rect["width"] * width, rect["height"] * height), rel=0.005)
+        assert region.rotation == pytest.approx(rect["rotation"], abs=0.005)
 
 
 @pytest.mark.parametrize("name", NO_HAND)

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from hands_helpers import apply_affine, moving_video, read_test_image
+from hands_helpers import CLIP_PHOTO, VIDEO_REFERENCE, apply_affine, load_reference, moving_video, read_test_image
 
 from models.hands import BoxSmoother, HandLocaliser
 
@@ -18,7 +18,7 @@ def _hand_size(hand) -> float:
 
 
 def test_tracking_keeps_one_hand_and_detects_palms_on_the_first_frame_only(localiser):
-    photo_bgr = read_test_image("hand_57bc79cd.jpg")
+    photo_bgr = read_test_image(CLIP_PHOTO)
     first = localiser.find(photo_bgr)[0]
     localiser.calls.update(palm=0, landmarks=0)
     for index, (frame_bgr, affine) in enumerate(moving_video(photo_bgr, frames=12)):
@@ -30,6 +30,19 @@ def test_tracking_keeps_one_hand_and_detects_palms_on_the_first_frame_only(local
         error = np.linalg.norm(hands[0].landmarks_px[:, :2] - expected, axis=1).mean()
         assert error < 0.04 * _hand_size(hands[0]), f"frame {index}: {error:.1f} px"
     assert localiser.calls == {"palm": 1, "landmarks": 12}
+
+
+def test_tracking_follows_the_hand_as_mediapipe_does_on_the_same_clip(localiser):
+    reference = load_reference(VIDEO_REFERENCE)  # mediapipe tracking through this clip, max_num_hands=1
+    for (frame_bgr, _), (name, theirs) in zip(moving_video(read_test_image(CLIP_PHOTO)), sorted(reference.items())):
+        palm_before = localiser.calls["palm"]
+        hands = localiser.track(frame_bgr)
+        # MediaPipe's palm detections are empty on frames where it did not run its detector.
+        assert localiser.calls["palm"] - palm_before == len(theirs["palms"]), name
+        points = np.array(theirs["hands"][0]["landmarks"])[:, :2] * (theirs["width"], theirs["height"])
+        error = np.linalg.norm(hands[0].landmarks_px[:, :2] - points, axis=1)
+        assert error.max() < 0.01 * _hand_size(hands[0]), name  # measured: under 0.2 %
+        assert hands[0].handedness == theirs["hands"][0]["handedness"].lower()
 
 
 def test_a_lost_hand_is_looked_for_again_and_found_when_it_comes_back(localiser):
@@ -78,7 +91,7 @@ def test_find_in_region_ignores_a_hand_outside_the_box(localiser):
 
 
 def test_track_in_region_costs_one_landmark_pass_a_frame_while_the_hand_stays_in_the_box(localiser):
-    photo_bgr = read_test_image("hand_57bc79cd.jpg")
+    photo_bgr = read_test_image(CLIP_PHOTO)
     box = localiser.find(photo_bgr)[0].crop_box_xyxy
     x0, y0, x1, y1 = box
     box = (x0 - 40, y0 - 40, x1 + 40, y1 + 40)  # room for the clip's drift

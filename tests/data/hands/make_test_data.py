@@ -3,16 +3,23 @@
     python tests/data/hands/make_test_data.py            # needs /work/shared/data (not in CI)
     /tmp/mpvenv/bin/python benchmarks/mediapipe_reference.py tests/data/hands/*.jpg \\
         --out tests/data/hands/mediapipe_reference.json  # mediapipe's own results on exactly these files
+    python tests/data/hands/make_test_data.py --clip /tmp/clip   # the tracking tests' clip, as PNGs
+    /tmp/mpvenv/bin/python benchmarks/mediapipe_reference.py /tmp/clip/*.png --video --max-num-hands 1 \\
+        --out tests/data/hands/mediapipe_video_reference.json  # mediapipe tracking through that clip
 """
 
 from __future__ import annotations
 
+import argparse
+import sys
 from pathlib import Path
 
 import cv2
 
 SOURCE = Path("/work/shared/data/full-frames/call")
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parents[1]))
+from hands_helpers import CLIP_PHOTO, moving_video  # noqa: E402
 SHORT_SIDE = 384  # small files; hands still 40-120 px across
 
 # Whole frames, downscaled: two hands called left and two right by MediaPipe, one tilted, one with two hands.
@@ -33,6 +40,14 @@ NO_HAND = {
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clip", type=Path, help="write only the tracking clip's frames here, as PNGs")
+    args = parser.parse_args()
+    if args.clip:
+        args.clip.mkdir(parents=True, exist_ok=True)
+        for index, (frame_bgr, _) in enumerate(moving_video(cv2.imread(str(HERE / CLIP_PHOTO)))):
+            cv2.imwrite(str(args.clip / f"frame_{index:02d}.png"), frame_bgr)
+        return
     for name, source in FRAMES.items():
         image_bgr = cv2.imread(str(SOURCE / source))
         scale = SHORT_SIDE / min(image_bgr.shape[:2])
