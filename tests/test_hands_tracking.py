@@ -117,3 +117,8 @@ def test_box_smoother_steadies_a_jittering_box_and_follows_a_moving_one():
 
     jumped = smoother.update((600, 600, 650, 650))  # no overlap: another hand, taken as it is
     assert jumped == pytest.approx((600, 600, 650, 650))
+
+
+def test_a_frame_that_is_not_bgr_uint8_is_refused_with_what_to_do(localiser):
+    with pytest.raises(ValueError, match=r"\(H, W, 3\) uint8 BGR.*COLOR_GRAY2BGR"):
+        localiser.find(np.zeros((48, 64), np.uint8))

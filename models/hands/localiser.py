@@ -2,8 +2,8 @@
 
 Ways in: `find` (one still frame: palm detection, then landmarks), `track` (video: the next
 frame's region comes from this frame's landmarks, so a steady hand costs one landmark pass a
-frame), `find_in_region` (a box someone already chose) and `track_in_region` (that, on video). "No hand" is decided by the
-landmark model's presence score, never by a classifier's confidence.
+frame), `find_in_region` (a box someone already chose) and `track_in_region` (that, on video).
+"No hand" is decided by the landmark model's presence score, never by a classifier's confidence.
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ from .landmarks import LandmarkModel, LandmarkResult, next_region
 from .palm import PalmDetector
 from .regions import Region, iou_xyxy
 
-MIN_PRESENCE = 0.5  # accepts 0.0-0.3 % of no-hand photos and 98.5 % of real hands (issue's figures)
+# Presence >= 0.5 took 1 of 315 no-hand crops (an elbow) and 98.5 % of 4,000 hand crops for hands
+# (benchmarks/hand_finding.py); MediaPipe's own threshold.
+MIN_PRESENCE = 0.5
 CROP_PAD = 0.15  # the training crops' margin, a fraction of the hand's longer side on each side
 # Regions that overlap more than this are one hand (MediaPipe's AssociationNormRectCalculator).
 SAME_HAND_IOU = 0.5
@@ -28,7 +30,7 @@ DIRECT_SCALE = 1.3
 PALM_SEARCH_SCALE = 3.0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # eq=False: comparing the arrays field by field is ambiguous
 class Hand:
     """One hand in frame pixels."""
 
@@ -121,12 +123,13 @@ class HandLocaliser:
         self.timings_ms: dict[str, float] = {}
         self.calls = {"palm": 0, "landmarks": 0}
         self._tracked: list[Region] = []
+        self._started = 0.0
 
     # -- entry points --------------------------------------------------------------------------------
 
     def find(self, frame_bgr: np.ndarray) -> list[Hand]:
         """Hands in one still frame: palm detection, then landmarks in each palm's region."""
-        self._start()
+        self._start(frame_bgr)
         hands = self._landmarks_in(frame_bgr, self._palm_regions(frame_bgr), tracked=False)
         return self._finish(hands)
 
@@ -137,7 +140,7 @@ class HandLocaliser:
         steady hand never needs it); a followed hand whose presence drops is looked for again by
         palm detection on the same frame, not the next one. `reset()` before a new video.
         """
-        self._start()
+        self._start(frame_bgr)
         hands = self._landmarks_in(frame_bgr, self._tracked, tracked=True)
         if len(hands) < self.max_hands:
             followed = [h.region for h in hands]
@@ -157,7 +160,7 @@ class HandLocaliser:
         to palms inside the box. Either way a second landmark pass on the hand's own rotated region
         settles the points (median error 9 % -> 2.6 % of the hand's size on the call frames).
         """
-        self._start()
+        self._start(frame_bgr)
         found = self._finish(self._search(frame_bgr, _checked_box(box_xyxy)))
         return found[0] if found else None
 
@@ -166,7 +169,7 @@ class HandLocaliser:
 
         Shares `track`'s memory of the followed hand; `reset()` when the box's meaning changes.
         """
-        self._start()
+        self._start(frame_bgr)
         box = _checked_box(box_xyxy)
         hands = [h for h in self._landmarks_in(frame_bgr, self._tracked[:1], tracked=True) if _inside(h.centre, *box)]
         found = self._finish(hands or self._search(frame_bgr, box))
@@ -221,7 +224,12 @@ class HandLocaliser:
                 hands.append(_make_hand(result, tracked, self.crop_pad))
         return hands
 
-    def _start(self) -> None:
+    def _start(self, frame_bgr: np.ndarray) -> None:
+        if not (isinstance(frame_bgr, np.ndarray) and frame_bgr.ndim == 3 and frame_bgr.shape[2] == 3
+                and frame_bgr.dtype == np.uint8):
+            got = f"{frame_bgr.dtype} {frame_bgr.shape}" if isinstance(frame_bgr, np.ndarray) else type(frame_bgr).__name__
+            raise ValueError(f"frame_bgr must be an (H, W, 3) uint8 BGR image, got {got}; "
+                             "convert greyscale with cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR).")
         self._started = time.perf_counter()
         self.timings_ms = {"palm": 0.0, "landmarks": 0.0}
 
