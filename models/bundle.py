@@ -2,7 +2,7 @@
 
     bundle/
       model.keras    the trained model (Keras native format)
-      bundle.json    classes, input size and style, preprocessing, provenance
+      bundle.json    classes, input size and style, preprocessing (mean/std), provenance
 
 `load_bundle` validates the folder and names the problem when it cannot be used;
 a loaded `Bundle` turns BGR images into class probabilities with exactly the
@@ -108,6 +108,9 @@ def _without_optimizer(model):
 
 
 def describe(classes, preprocessing: Preprocessing, provenance: dict, backbone: str) -> dict:
+    # input_size is written once, at the top (bundles before this kept a second copy inside
+    # "preprocessing"; `load_bundle` reads the top one, so both kinds load).
+    settings = {key: value for key, value in preprocessing.to_dict().items() if key != "input_size"}
     return {
         "format": BUNDLE_FORMAT,
         "format_version": BUNDLE_VERSION,
@@ -116,7 +119,7 @@ def describe(classes, preprocessing: Preprocessing, provenance: dict, backbone: 
         "input_size": preprocessing.input_size,
         "input_style": preprocessing.input_style,
         "backbone": backbone,
-        "preprocessing": preprocessing.to_dict(),
+        "preprocessing": settings,
         "provenance": provenance,
     }
 

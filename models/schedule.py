@@ -94,7 +94,7 @@ SCHEDULE: dict[str, RunSpec] = {
             reported=Reported(0.9808, 0.9959, ((50, 0, 0, 0, 0), (0, 50, 0, 0, 0), (0, 0, 50, 0, 0), (0, 1, 0, 49, 0), (0, 0, 0, 0, 50))),
         ),
         # Not in the seed: a small batch-normalised CNN trained from scratch, for CPU-only
-        # machines and for the bundled default model (configs/default_model.toml).
+        # machines and for the bundled default model (models/default/train.toml).
         RunSpec(
             "compact", "Compact CNN", TOP_GAP_DROPOUT, 3e-3, 60, 43, 64, None,
             backbone="compact", input_size=64, documented=False,

@@ -125,10 +125,8 @@ def test_interrupted_device_mode_run_resumes_with_its_optimizer_state(tmp_path, 
 def test_augment_on_is_a_config_key(tmp_path):
     config = tmp_path / "c.toml"
     config.write_text('data = "d"\nout = "o"\naugment-on = "device"\n')
-    parser = cli._train_parser()
-    parser.set_defaults(**cli._config_defaults(parser, config))
-    assert parser.parse_args([]).augment_on == "device"
-    assert parser.parse_args(["--augment-on", "host"]).augment_on == "host"
+    assert cli.parse_args(["--config", str(config)]).augment_on == "device"
+    assert cli.parse_args(["--config", str(config), "--augment-on", "host"]).augment_on == "host"
     config.write_text('augment_on = "gpu"\n')
     with pytest.raises(cli.ConfigError, match="valid values are auto, host, device"):
-        cli._config_defaults(parser, config)
+        cli.config_defaults(config)

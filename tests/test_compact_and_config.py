@@ -65,12 +65,13 @@ def _write(path, text):
 def test_config_keys_are_the_long_flags_and_the_command_line_wins(tmp_path):
     config = _write(tmp_path / "c.toml", 'data = "d"\nout = "o"\nruns = ["compact"]\nepochs = 3\nresume = true\n'
                     'no-feature-cache = true\nextra_augmentation = ["light", "scale"]\n')
-    parser = cli._train_parser()
-    parser.set_defaults(**cli._config_defaults(parser, config))
-    args = parser.parse_args(["--epochs", "5"])
+    args = cli.parse_args(["--config", str(config), "--epochs", "5"])
     assert (str(args.data), str(args.out), args.runs) == ("d", "o", "compact")
     assert args.epochs == 5 and args.resume and not args.feature_cache
     assert args.extra_augmentation == ("light", "scale")
+    # The same through the named command, and a flag on the command line beats the file.
+    named = cli.parse_args(["train", "--config", str(config), "--data", "elsewhere"])
+    assert str(named.data) == "elsewhere" and named.epochs == 3
 
 
 @pytest.mark.parametrize("line, message", [
@@ -122,7 +123,8 @@ def test_robustness_scores_every_perturbation(tiny_bundle, hand_crops, tmp_path)
     from training import robustness
 
     out = tmp_path / "scores.json"
-    assert robustness.main(["--model", str(tiny_bundle), "--data", str(hand_crops), "--split", "all", "--json", str(out)]) == 0
+    assert cli.main(["robustness", "--model", str(tiny_bundle), "--data", str(hand_crops), "--split", "all",
+                     "--json", str(out), "-q"]) == 0
     scores = json.loads(out.read_text())["scores"]
     assert set(scores) == set(robustness.PERTURBATIONS)
     assert all(0.0 <= s["accuracy"] <= 1.0 and s["count"] == 30 for s in scores.values())

@@ -7,17 +7,9 @@ import numpy as np
 import pytest
 
 from models import Preprocessing, load_bundle
-from models.explain import (
-    explain,
-    gradcam_map,
-    last_conv_layer,
-    occlusion_map,
-    overlay_heatmap,
-    receptive_field,
-    report_order,
-    top_activating_patches,
-)
+from models.explain import explain, gradcam_map, last_conv_layer, occlusion_map, overlay_heatmap
 from training import cli
+from training.explain import receptive_field, report_order, top_activating_patches
 
 SIZE = 32
 SQUARE = 8

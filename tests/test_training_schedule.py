@@ -7,7 +7,7 @@ import shutil
 import numpy as np
 import pytest
 
-from models import CLASS_NAMES, load_bundle
+from models import CLASS_NAMES, default_bundle_path, load_bundle
 from models.bundle import BundleError, save_bundle
 from training import cli
 
@@ -145,6 +145,20 @@ def test_bundle_round_trip_gives_the_same_probabilities(tiny_bundle, tmp_path, h
     after = load_bundle(copy).predict_batch_bgr(images)
     np.testing.assert_allclose(before, after, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(before[0], bundle.predict_bgr(images[0]), rtol=1e-5, atol=1e-6)
+    # The input size is written once, at the top of bundle.json.
+    description = json.loads((copy / "bundle.json").read_text())
+    assert description["input_size"] == bundle.input_size and "input_size" not in description["preprocessing"]
+
+
+def test_bundles_that_record_the_input_size_twice_still_load(tiny_bundle, tmp_path):
+    """Bundles written before (the shipped default model among them) also kept it inside "preprocessing"."""
+    old = shutil.copytree(tiny_bundle, tmp_path / "old")
+    description = json.loads((old / "bundle.json").read_text())
+    description["preprocessing"]["input_size"] = description["input_size"]
+    (old / "bundle.json").write_text(json.dumps(description))
+    assert load_bundle(old).input_size == 32
+    shipped = json.loads((default_bundle_path() / "bundle.json").read_text())
+    assert shipped["preprocessing"]["input_size"] == shipped["input_size"] == load_bundle(default_bundle_path()).input_size
 
 
 def test_bundle_errors_name_the_problem(tiny_bundle, tmp_path):

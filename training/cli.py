@@ -1,16 +1,22 @@
-"""`gesture-train`: train the documented schedule, or evaluate a bundle.
+"""`gesture-train`: train the documented schedule, or evaluate, export, explain or stress-test a bundle.
 
-    gesture-train --data DATA --out RUNS [--runs model1,model4_ft] [...]
-    gesture-train --config FILE.toml [flags that override it]
+    gesture-train [train] --data DATA --out RUNS [--runs model1,model4_ft] [...]
+    gesture-train [train] --config FILE.toml [flags that override it]
     gesture-train evaluate --model BUNDLE --data DIR [--json PATH]
     gesture-train export --model BUNDLE [--int8]
     gesture-train explain --model BUNDLE --image PATH... --out DIR [--method occlusion|gradcam]
     gesture-train explain --model BUNDLE --features --layer NAME --data DIR --out DIR
+    gesture-train robustness --model BUNDLE --data DIR [--split test] [--json PATH]
+
+One argparse parser with a sub-parser per command; `train` is the default, so a command line
+that starts with a flag (`gesture-train --data DATA ...`) trains. The train flags' `dest`s are
+`TrainConfig`'s field names, so a new setting is a field plus its `add_argument` line.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import difflib
 import json
 import logging
@@ -19,7 +25,8 @@ from pathlib import Path
 
 import tomllib
 
-from cli_common import positive_int
+from cli_common import positive_float, positive_int
+from models.dataset_rules import ClassNameError, parse_class_list
 from models.preprocess import INPUT_STYLES
 from models.schedule import SCHEDULE
 
@@ -29,7 +36,11 @@ from .devices import DISTRIBUTE_CHOICES
 
 log = logging.getLogger("gesture-train")
 
-TRAIN_EXAMPLES = """examples:
+COMMANDS = ("train", "evaluate", "export", "explain", "robustness")
+# Flags the train command needs, from the command line or the --config file.
+REQUIRED_TRAIN_FLAGS = ("data",)
+
+EXAMPLES = """examples:
   gesture-train --data DATA --out runs                      # the whole documented schedule
   gesture-train --data DATA --out runs --runs model4,model4_ft
   gesture-train --data DATA --out runs --resume             # continue after an interruption
@@ -39,11 +50,31 @@ TRAIN_EXAMPLES = """examples:
   gesture-train evaluate --model runs/model4_ft/bundle --data other_hands/ --json scores.json
   gesture-train export --model runs/model4_ft/bundle --int8  # fast CPU inference in gesture-app
   gesture-train explain --model runs/model4_ft/bundle --image hand.jpg --out why/ --method occlusion
+  gesture-train robustness --model runs/compact/bundle --data DATA --split test --seed 0
 """
 
 
 class ConfigError(ValueError):
     """A --config file that cannot be used; the message names the key and what is valid."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser that remembers its long flags, so a --config file's keys can be checked against them.
+
+    Only flags added on the parser itself are recorded (the train command uses no argument groups).
+    """
+
+    def __init__(self, *args, **kwargs):
+        self.long_flags: dict[str, argparse.Action] = {}  # set first: __init__ adds --help
+        super().__init__(*args, **kwargs)
+
+    def add_argument(self, *names, **kwargs):
+        action = super().add_argument(*names, **kwargs)
+        self.long_flags.update({name[2:]: action for name in names if name.startswith("--")})
+        return action
+
+
+# --- argument types ---------------------------------------------------------------------------
 
 
 def _weights(text: str):
@@ -60,62 +91,32 @@ def _extra_augmentation(text: str) -> tuple[str, ...]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _config_defaults(parser: argparse.ArgumentParser, path: Path) -> dict:
-    """A TOML file whose keys are the long flag names -> {dest: value} for the parser's defaults.
-
-    Values are checked exactly as on the command line; lists become comma-separated
-    values, and a flag without a value (--resume) takes true or false.
-    """
+def _class_list(text: str) -> list[str]:
     try:
-        data = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"Config file {path} does not exist.") from None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"Cannot read config file {path} ({exc}); it must be TOML: key = value per line.") from None
-    actions = {
-        option[2:]: action for action in parser._actions for option in action.option_strings
-        if option.startswith("--") and option not in ("--help", "--config")
-    }
-    defaults = {}
-    for key, value in data.items():
-        name = key.replace("_", "-")
-        action = actions.get(name)
-        if action is None:
-            close = difflib.get_close_matches(name, actions, n=1)
-            hint = f" Did you mean '{close[0]}'?" if close else ""
-            raise ConfigError(f"Unknown key '{key}' in {path}.{hint} Valid keys are the long flags: {', '.join(actions)}.")
-        if isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction)):
-            if not isinstance(value, bool):
-                raise ConfigError(f"'{key} = {value!r}' in {path}: must be true or false.")
-            defaults[action.dest] = value if isinstance(action, argparse._StoreTrueAction) else not value
-            continue
-        if isinstance(value, (dict, bool)):
-            raise ConfigError(f"'{key} = {value!r}' in {path}: must be a string, a number or a list.")
-        text = ",".join(str(v) for v in value) if isinstance(value, list) else str(value)
-        try:
-            converted = action.type(text) if action.type else text
-        except (argparse.ArgumentTypeError, ValueError, TypeError) as exc:
-            raise ConfigError(f"'{key} = {value!r}' in {path}: {str(exc).rstrip('.')}.") from None
-        if action.choices is not None and converted not in action.choices:
-            raise ConfigError(f"'{key} = {value!r}' in {path}: valid values are {', '.join(map(str, action.choices))}.")
-        defaults[action.dest] = converted
-        action.required = False
-    return defaults
+        return parse_class_list(text)
+    except ClassNameError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _train_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="gesture-train",
-        description="Train the documented VGG16 transfer-learning schedule (Models 1-4 and the fine-tuned "
-        "Model 4) on a folder of gesture images, writing curves, confusion matrices, F1 and model bundles.",
-        epilog="subcommands: evaluate, export, explain (gesture-train evaluate --help)\n\n" + TRAIN_EXAMPLES,
+# --- the parsers -------------------------------------------------------------------------------
+
+
+def _add_train(commands) -> _Parser:
+    p = commands.add_parser(
+        "train",
+        help="train the documented schedule (the default command)",
+        description="Train the documented VGG16 transfer-learning schedule (Models 1-4 and the fine-tuned Model 4)\n"
+        "on a folder of gesture images, writing curves, confusion matrices, F1 and model bundles.\n"
+        "The default command: `gesture-train --data DATA ...` is `gesture-train train --data DATA ...`.",
+        epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--config", type=Path,
+    p.add_argument("--config", dest="config_file", type=Path, metavar="FILE",
                    help="TOML file of settings, keys = these long flag names (data = \"DATA\", runs = \"compact\", "
                    "epochs = 60, resume = true); flags given on the command line override it")
-    p.add_argument("--data", required=True, type=Path, help="dataset folder: DATA/<class>/*.jpg or DATA/train|val|test/<class>/")
-    p.add_argument("--out", required=True, type=Path, help="output folder; each run writes RUNS/<run>/")
+    p.add_argument("--data", type=Path, help="dataset folder: DATA/<class>/*.jpg or DATA/train|val|test/<class>/ (required, "
+                   "here or in --config)")
+    p.add_argument("--out", type=Path, default=Path("runs"), help="output folder; each run writes OUT/<run>/ (default: runs)")
     p.add_argument("--runs", help="comma-separated runs to train (default: the documented "
                    f"{','.join(n for n, s in SCHEDULE.items() if s.documented)}; also: "
                    f"{','.join(n for n, s in SCHEDULE.items() if not s.documented)})")
@@ -125,12 +126,12 @@ def _train_parser() -> argparse.ArgumentParser:
     p.add_argument("--input-style", choices=INPUT_STYLES, default="colour",
                    help="what the images show, recorded in the bundle so the app matches (default: colour)")
     p.add_argument("--epochs", type=positive_int, help="override every run's epoch count")
-    p.add_argument("--epoch-scale", type=float, default=1.0,
+    p.add_argument("--epoch-scale", type=positive_float, default=1.0,
                    help="scale every run's documented epochs, e.g. 0.1 for a tenth of the schedule (at least 1 epoch each)")
     p.add_argument("--steps-per-epoch", type=positive_int, help="override every run's steps per epoch")
     p.add_argument("--batch-size", type=positive_int, help="override every run's batch size")
     p.add_argument("--validation-steps", type=positive_int, help="override every run's validation steps")
-    p.add_argument("--classes", help="comma-separated class folders to use (default: every class folder)")
+    p.add_argument("--classes", type=_class_list, help="comma-separated class folders to use (default: every class folder)")
     p.add_argument("--extra-augmentation", type=_extra_augmentation,
                    help="override every run's augmentation beyond the documented set: comma-separated names from "
                    "light, colour, scale, blur, or none (default: each run's own; the documented runs use none)")
@@ -152,12 +153,14 @@ def _train_parser() -> argparse.ArgumentParser:
                    help="tf.distribute strategy: mirrored (all GPUs here) or multi-worker (machines listed in TF_CONFIG)")
     p.add_argument("--tensorboard", action="store_true", help="also write TensorBoard logs to RUNS/<run>/tensorboard")
     p.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+    p.set_defaults(run=_run_train)
     return p
 
 
-def _evaluate_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="gesture-train evaluate",
+def _add_evaluate(commands) -> None:
+    p = commands.add_parser(
+        "evaluate",
+        help="score a bundle on a labelled folder",
         description="Score a model bundle on a labelled folder (DIR/<class>/ or DIR/train|val|test/<class>/); "
         "the folder may hold only some of the model's classes.",
     )
@@ -169,12 +172,13 @@ def _evaluate_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="the training seed, for --split on a per-class folder")
     p.add_argument("--json", type=Path, help="also write the metrics as JSON here")
     p.add_argument("-q", "--quiet", action="store_true")
-    return p
+    p.set_defaults(run=_run_evaluate)
 
 
-def _export_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="gesture-train export",
+def _add_export(commands) -> None:
+    p = commands.add_parser(
+        "export",
+        help="add a (int8) TFLite model to a bundle",
         description="Add a TFLite model to a bundle (int8 with --int8, calibrated on training images) and record "
         "its test accuracy next to the float model's; gesture-app runs it on CPUs.",
     )
@@ -183,26 +187,13 @@ def _export_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", type=Path, help="the training data folder (default: the one recorded in the bundle)")
     p.add_argument("--calibration-images", type=positive_int, default=600, help="training images used to calibrate int8 (default 600)")
     p.add_argument("-q", "--quiet", action="store_true")
-    return p
+    p.set_defaults(run=_run_export)
 
 
-def _run_export(args) -> int:
-    from models.bundle import BundleError
-
-    from .dataset import DatasetError
-    from .export import export_bundle
-
-    try:
-        export_bundle(args.model, int8=args.int8, data=args.data, calibration_images=args.calibration_images)
-    except (BundleError, DatasetError) as exc:
-        log.error("error: %s", exc)
-        return 2
-    return 0
-
-
-def _explain_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="gesture-train explain",
+def _add_explain(commands) -> None:
+    p = commands.add_parser(
+        "explain",
+        help="heat maps of where a bundle looks, or a layer's top-activating patches",
         description="Show where a model bundle looks.\n"
         "  --image: each image with a heat map of the evidence for its predicted class, the class and confidence\n"
         "    written on it, as OUT/<image>_<method>.png. occlusion: a grey square slid over the input, the drop in\n"
@@ -228,18 +219,214 @@ def _explain_parser() -> argparse.ArgumentParser:
     p.add_argument("--patches", type=positive_int, default=8, metavar="N", help="--features: patches per filter (default 8)")
     p.add_argument("--max-images", type=positive_int, default=500, metavar="N", help="--features: images read from --data at most, evenly spread (default 500)")
     p.add_argument("-q", "--quiet", action="store_true")
-    return p
+    p.set_defaults(run=_run_explain)
+
+
+def _add_robustness(commands) -> None:
+    from .robustness import PERTURBATIONS
+
+    p = commands.add_parser(
+        "robustness",
+        help="score a bundle on perturbed copies of a labelled folder",
+        description="Score a model bundle on perturbed copies of a labelled folder's images, one accuracy and\n"
+        "macro F1 per perturbation:\n" + "\n".join(f"  {name:<13} {what}" for name, (what, _) in PERTURBATIONS.items()),
+        epilog="example:\n  gesture-train robustness --model runs/compact/bundle --data DATA --split test --seed 0 --json robust.json",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--model", type=Path, help="model bundle folder (default: the bundled default model)")
+    p.add_argument("--data", required=True, type=Path, help="labelled folder (DIR/<class>/ or DIR/train|val|test/<class>/)")
+    p.add_argument("--split", choices=SPLIT_CHOICES, default="test",
+                   help="which images (default: test, the held-out split; with --seed as used in training)")
+    p.add_argument("--seed", type=int, default=0, help="the training seed, for --split on a per-class folder")
+    p.add_argument("--json", type=Path, help="also write the scores as JSON here")
+    p.add_argument("-q", "--quiet", action="store_true")
+    p.set_defaults(run=_run_robustness)
+
+
+def _build_parsers() -> tuple[argparse.ArgumentParser, _Parser]:
+    """(the gesture-train parser, its train sub-parser)."""
+    parser = argparse.ArgumentParser(
+        prog="gesture-train",
+        description="Train the documented gesture-recognition schedule and work with the model bundles it writes.\n"
+        "Without a command, gesture-train trains: `gesture-train --data DATA --out runs` is\n"
+        "`gesture-train train --data DATA --out runs`; `gesture-train train --help` lists its flags.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", title="commands", metavar="COMMAND", parser_class=_Parser)
+    train = _add_train(commands)
+    _add_evaluate(commands)
+    _add_export(commands)
+    _add_explain(commands)
+    _add_robustness(commands)
+    return parser, train
+
+
+def build_parser() -> argparse.ArgumentParser:
+    return _build_parsers()[0]
+
+
+def _default_to_train(argv: list[str]) -> list[str]:
+    """`train` when no command is named: train takes no positional arguments, so a command line
+    that is empty or starts with a flag (other than --help) is a train command line."""
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
+        return ["train", *argv]
+    return argv
+
+
+# --- --config ------------------------------------------------------------------------------------
+
+
+def config_defaults(path: Path, train_parser: _Parser | None = None) -> dict:
+    """A TOML file whose keys are the train command's long flag names -> {dest: value}.
+
+    Values are checked exactly as on the command line; lists become comma-separated
+    values, and a flag without a value (--resume) takes true or false.
+    """
+    train_parser = train_parser or _build_parsers()[1]
+    try:
+        data = tomllib.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"Config file {path} does not exist.") from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"Cannot read config file {path} ({exc}); it must be TOML: key = value per line.") from None
+    flags = {name: action for name, action in train_parser.long_flags.items() if name not in ("help", "config")}
+    defaults = {}
+    for key, value in data.items():
+        name = key.replace("_", "-")
+        action = flags.get(name)
+        if action is None:
+            close = difflib.get_close_matches(name, flags, n=1)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            raise ConfigError(f"Unknown key '{key}' in {path}.{hint} Valid keys are the long flags: {', '.join(flags)}.")
+        if action.nargs == 0:  # a switch: store_true (const True) or store_false (const False)
+            if not isinstance(value, bool):
+                raise ConfigError(f"'{key} = {value!r}' in {path}: must be true or false.")
+            defaults[action.dest] = value if action.const else not value
+            continue
+        if isinstance(value, (dict, bool)):
+            raise ConfigError(f"'{key} = {value!r}' in {path}: must be a string, a number or a list.")
+        text = ",".join(str(v) for v in value) if isinstance(value, list) else str(value)
+        try:
+            converted = action.type(text) if action.type else text
+        except (argparse.ArgumentTypeError, ValueError, TypeError) as exc:
+            raise ConfigError(f"'{key} = {value!r}' in {path}: {str(exc).rstrip('.')}.") from None
+        if action.choices is not None and converted not in action.choices:
+            raise ConfigError(f"'{key} = {value!r}' in {path}: valid values are {', '.join(map(str, action.choices))}.")
+        defaults[action.dest] = converted
+    return defaults
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The namespace a command runs with: `train` when none is named, a --config file's values
+    below the command line's (command line > config file > defaults). Raises ConfigError."""
+    argv = _default_to_train(list(sys.argv[1:] if argv is None else argv))
+    parser, train = _build_parsers()
+    args = parser.parse_args(argv)
+    if args.command != "train":
+        return args
+    if args.config_file is not None:
+        train.set_defaults(**config_defaults(args.config_file, train))
+        args = parser.parse_args(argv)
+    missing = [f"--{name}" for name in REQUIRED_TRAIN_FLAGS if getattr(args, name) is None]
+    if missing:
+        train.error(f"the following arguments are required: {', '.join(missing)} (on the command line or in --config)")
+    return args
+
+
+def train_config(args: argparse.Namespace):
+    """The TrainConfig of parsed train arguments: every field whose name is a flag's dest."""
+    from .runner import TrainConfig
+
+    given = vars(args)
+    return TrainConfig(**{field.name: given[field.name] for field in dataclasses.fields(TrainConfig) if field.name in given})
+
+
+# --- the commands --------------------------------------------------------------------------------
+
+
+def _setup_logging(quiet: bool) -> None:
+    level = logging.WARNING if quiet else logging.INFO
+    logging.basicConfig(level=level, format="%(message)s")  # no-op where handlers exist (tests, embedding apps)
+    logging.getLogger().setLevel(level)
+    # TensorFlow warns about tf.function retracing when each run builds its own model; expected here.
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+
+
+def _model_path(args):
+    from models.bundle import default_bundle_path
+
+    path = args.model or default_bundle_path()
+    if path is None:
+        log.error("error: no --model given and this installation ships no default model; pass --model RUNS/<run>/bundle.")
+    return path
+
+
+def _run_train(args) -> int:
+    from .dataset import DatasetError
+    from .runner import TrainingError, train_schedule
+
+    try:
+        train_schedule(train_config(args))
+    except (DatasetError, TrainingError, ValueError, FileNotFoundError) as exc:
+        log.error("error: %s", exc)
+        return 2
+    except KeyboardInterrupt:
+        log.error("Interrupted. Finished epochs are kept; run the same command with --resume to continue.")
+        return 130
+    return 0
+
+
+def _write_json(path: Path, data: dict) -> None:
+    from models.atomic_files import atomic_write_text
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, json.dumps(data, indent=2) + "\n")
+
+
+def _run_evaluate(args) -> int:
+    from models.bundle import BundleError, load_bundle
+
+    from .dataset import DatasetError
+    from .evaluate import evaluate_bundle, format_metrics
+
+    model_path = _model_path(args)
+    if model_path is None:
+        return 2
+    try:
+        bundle = load_bundle(model_path)
+        metrics = evaluate_bundle(bundle, args.data, split=args.split, seed=args.seed)
+    except (BundleError, DatasetError) as exc:
+        log.error("error: %s", exc)
+        return 2
+    print(format_metrics(metrics))
+    if args.json:
+        _write_json(args.json, metrics)
+    return 0
+
+
+def _run_export(args) -> int:
+    from models.bundle import BundleError
+
+    from .dataset import DatasetError
+    from .export import export_bundle
+
+    try:
+        export_bundle(args.model, int8=args.int8, data=args.data, calibration_images=args.calibration_images)
+    except (BundleError, DatasetError) as exc:
+        log.error("error: %s", exc)
+        return 2
+    return 0
 
 
 def _run_explain(args) -> int:
-    from models.bundle import BundleError, default_bundle_path, load_bundle
+    from models.bundle import BundleError, load_bundle
     from models.images import UnreadableImageError
 
     from .explain import explain_features, explain_images
 
-    model_path = args.model or default_bundle_path()
+    model_path = _model_path(args)
     if model_path is None:
-        log.error("error: no --model given and this installation ships no default model; pass --model RUNS/<run>/bundle.")
         return 2
     if args.features == bool(args.image) or (args.features and not (args.layer and args.data)):
         log.error("error: pass --image PATH... to explain predictions, or --features --layer NAME --data DIR for the patch grid.")
@@ -257,90 +444,36 @@ def _run_explain(args) -> int:
     return 0
 
 
-def _setup_logging(quiet: bool) -> None:
-    level = logging.WARNING if quiet else logging.INFO
-    logging.basicConfig(level=level, format="%(message)s")  # no-op where handlers exist (tests, embedding apps)
-    logging.getLogger().setLevel(level)
-    # TensorFlow warns about tf.function retracing when each run builds its own model; expected here.
-    logging.getLogger("tensorflow").setLevel(logging.ERROR)
-
-
-def _run_train(args) -> int:
-    from .dataset import DatasetError
-    from .runner import TrainConfig, TrainingError, train_schedule
-
-    config = TrainConfig(
-        data=args.data, out=args.out, runs=args.runs, weights=args.weights, input_size=args.input_size,
-        input_style=args.input_style, epochs=args.epochs, epoch_scale=args.epoch_scale, steps_per_epoch=args.steps_per_epoch,
-        batch_size=args.batch_size, validation_steps=args.validation_steps, seed=args.seed, resume=args.resume,
-        overwrite=args.overwrite, tensorboard=args.tensorboard, feature_cache=args.feature_cache,
-        cache_copies=args.cache_copies, augment_on=args.augment_on, mixed_precision=args.mixed_precision, distribute=args.distribute, extra_augmentation=args.extra_augmentation, config_file=args.config,
-        classes=[c.strip() for c in args.classes.split(",") if c.strip()] if args.classes else None,
-    )
-    try:
-        train_schedule(config)
-    except (DatasetError, TrainingError, ValueError, FileNotFoundError) as exc:
-        log.error("error: %s", exc)
-        return 2
-    except KeyboardInterrupt:
-        log.error("Interrupted. Finished epochs are kept; run the same command with --resume to continue.")
-        return 130
-    return 0
-
-
-def _run_evaluate(args) -> int:
-    from models.bundle import BundleError, default_bundle_path, load_bundle
+def _run_robustness(args) -> int:
+    from models.bundle import BundleError, load_bundle
 
     from .dataset import DatasetError
-    from .evaluate import evaluate_bundle, format_metrics
+    from .robustness import PERTURBATIONS, robustness_scores
 
-    model_path = args.model or default_bundle_path()
+    model_path = _model_path(args)
     if model_path is None:
-        log.error("error: no --model given and this installation ships no default model; pass --model RUNS/<run>/bundle.")
         return 2
     try:
-        bundle = load_bundle(model_path)
-        metrics = evaluate_bundle(bundle, args.data, split=args.split, seed=args.seed)
+        scores = robustness_scores(load_bundle(model_path), args.data, args.split, args.seed)
     except (BundleError, DatasetError) as exc:
         log.error("error: %s", exc)
         return 2
-    print(format_metrics(metrics))
+    for name, score in scores.items():
+        log.info("%-13s accuracy %.4f  macro F1 %.4f   %s", name, score["accuracy"], score["macro_f1"], PERTURBATIONS[name][0])
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(metrics, indent=2) + "\n")
+        _write_json(args.json, {"model": str(model_path), "split": args.split, "scores": scores})
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] == "evaluate":
-        args = _evaluate_parser().parse_args(argv[1:])
-        _setup_logging(args.quiet)
-        return _run_evaluate(args)
-    if argv and argv[0] == "export":
-        args = _export_parser().parse_args(argv[1:])
-        _setup_logging(args.quiet)
-        return _run_export(args)
-    if argv and argv[0] == "explain":
-        args = _explain_parser().parse_args(argv[1:])
-        _setup_logging(args.quiet)
-        return _run_explain(args)
-    if argv and argv[0] == "train":
-        argv = argv[1:]
-    parser = _train_parser()
-    pre = argparse.ArgumentParser(add_help=False)
-    pre.add_argument("--config", type=Path)
-    config_file = pre.parse_known_args(argv)[0].config
-    if config_file is not None:
-        try:
-            parser.set_defaults(**_config_defaults(parser, config_file))
-        except ConfigError as exc:
-            _setup_logging(False)
-            log.error("error: %s", exc)
-            return 2
-    args = parser.parse_args(argv)
+    try:
+        args = parse_args(argv)
+    except ConfigError as exc:
+        _setup_logging(False)
+        log.error("error: %s", exc)
+        return 2
     _setup_logging(args.quiet)
-    return _run_train(args)
+    return args.run(args)
 
 
 if __name__ == "__main__":

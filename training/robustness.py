@@ -5,25 +5,17 @@ shows little of what robustness augmentation is for. Scoring the same images aft
 a fixed, deterministic change (darker, warmer, a smaller hand, ...) shows what each
 addition buys on the conditions a webcam meets.
 
-    python -m training.robustness --model BUNDLE --data DIR --split test --seed 0 [--json PATH]
+    gesture-train robustness --model BUNDLE --data DIR --split test --seed 0 [--json PATH]
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import logging
 import sys
-from pathlib import Path
 
 import cv2
 import numpy as np
 
 from models.images import read_image_bgr
-
-from .dataset import SPLIT_CHOICES
-
-log = logging.getLogger(__name__)
 
 # Plain mid-grey for the area around a shrunken hand: not a fill the training ever used.
 BACKGROUND_BGR = (128, 128, 128)
@@ -106,40 +98,7 @@ def robustness_scores(bundle, data, split: str = "test", seed: int = 0, names=No
     return scores
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m training.robustness",
-        description="Score a model bundle on perturbed copies of a labelled folder's images "
-        f"({', '.join(PERTURBATIONS)}).",
-    )
-    parser.add_argument("--model", type=Path, help="model bundle folder (default: the bundled default model)")
-    parser.add_argument("--data", required=True, type=Path, help="labelled folder (DIR/<class>/ or DIR/train|val|test/<class>/)")
-    parser.add_argument("--split", choices=SPLIT_CHOICES, default="test")
-    parser.add_argument("--seed", type=int, default=0, help="the training seed, for --split on a per-class folder")
-    parser.add_argument("--json", type=Path, help="also write the scores as JSON here")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+if __name__ == "__main__":  # the old spelling, `python -m training.robustness ...`
+    from .cli import main
 
-    from models.bundle import BundleError, default_bundle_path, load_bundle
-
-    from .dataset import DatasetError
-
-    model_path = args.model or default_bundle_path()
-    if model_path is None:
-        log.error("error: no --model given and this installation ships no default model.")
-        return 2
-    try:
-        scores = robustness_scores(load_bundle(model_path), args.data, args.split, args.seed)
-    except (BundleError, DatasetError) as exc:
-        log.error("error: %s", exc)
-        return 2
-    for name, score in scores.items():
-        log.info("%-13s accuracy %.4f  macro F1 %.4f   %s", name, score["accuracy"], score["macro_f1"], PERTURBATIONS[name][0])
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"model": str(model_path), "split": args.split, "scores": scores}, indent=2) + "\n")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(["robustness", *sys.argv[1:]]))

@@ -24,7 +24,6 @@ from models.architectures import build_model, resolve_weights, unfreeze_from
 from models.atomic_files import atomic_path
 from models.bundle import MODEL_FILE, load_bundle, save_bundle, update_description
 from models.device import describe_device
-from models.explain import write_explain_page
 from models.preprocess import Preprocessing, featurewise_stats
 from models.schedule import RunSpec, resolve_runs
 
@@ -34,6 +33,7 @@ from .dataset import Dataset, load_dataset
 from .device_augment import device_trainer
 from .devices import set_mixed_precision, strategy_scope
 from .evaluate import predict_probs
+from .explain import write_explain_page
 from .feature_cache import cached_features, can_cache, feature_batches, split_model
 
 log = logging.getLogger(__name__)
