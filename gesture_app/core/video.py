@@ -30,7 +30,6 @@ class VideoRecorder:
     def __init__(self, path: Path, fps: float, frame_shape=None):
         self.path = Path(path)
         self.fps = fps
-        self.frames_written = 0
         self._writer: cv2.VideoWriter | None = None
         self._size: tuple[int, int] = (0, 0)  # width, height
         if frame_shape is not None:
@@ -47,15 +46,8 @@ class VideoRecorder:
             # A folder's photos differ in size; a video's frame size is fixed by its first frame.
             frame_bgr = cv2.resize(frame_bgr, self._size)
         self._writer.write(frame_bgr)
-        self.frames_written += 1
 
     def close(self) -> None:
         if self._writer is not None:
             self._writer.release()
             self._writer = None
-
-    def __enter__(self) -> "VideoRecorder":
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.close()

@@ -168,9 +168,6 @@ class CaptureController:
         self.current_class = name
         return True
 
-    def count(self, name: str) -> int:
-        return self.writer.count(name)
-
     # -- recording: idle -> (countdown ->) recording -> idle ------------------------------------
 
     @property
