@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import signal
 import sys
 from pathlib import Path
 
-from models import BundleError, default_bundle_path
 from cli_common import positive_int
+from models import BundleError, default_bundle_path
+from models.device import DEVICE_CHOICES, DeviceError
+from models.runtime import RUNTIME_CHOICES
 
 from .actions import ActionMapError, ActionsUnavailable
 from .actions.options import (
@@ -19,10 +20,9 @@ from .actions.options import (
     add_action_arguments,
     build_engine,
 )
-from .classifier import DEVICE_CHOICES, RUNTIME_CHOICES, DeviceError
-from .pipeline import DEFAULT_SMOOTHING
-from .prediction import DEFAULT_THRESHOLD
-from .sources import SourceError, open_source
+from .core.pipeline import DEFAULT_SMOOTHING
+from .core.prediction import DEFAULT_THRESHOLD
+from .core.sources import SourceError, open_source
 
 logger = logging.getLogger(__name__)
 
@@ -115,9 +115,11 @@ def _model_path(args) -> Path | None:
 
 
 def run_headless_cli(args) -> int:
-    from .classifier import BundleClassifier, select_device
-    from .headless import run_headless
-    from .pipeline import GesturePipeline
+    from models.device import select_device
+
+    from .core.classifier import BundleClassifier
+    from .core.headless import run_app_headless
+    from .core.pipeline import GesturePipeline
 
     model_path = _model_path(args)
     if model_path is None:
@@ -134,7 +136,7 @@ def run_headless_cli(args) -> int:
         logger.info("processing %s with %s on %s (%s)", source.name, classifier.name, device, classifier.runtime)
         device = f"{device}, {classifier.runtime}"
         try:
-            summary = run_headless(
+            summary = run_app_headless(
                 source, pipeline, args.output_csv, args.output_video,
                 max_frames=args.max_frames, device=device, model=classifier.name, mirror=args.mirror, actions=actions,
             )
@@ -147,55 +149,14 @@ def run_headless_cli(args) -> int:
 
 
 def run_window_cli(args) -> int:
-    from PySide6.QtCore import QEventLoop
-    from PySide6.QtWidgets import QApplication
+    from .qt.launch import run_app_window  # the window path is the only one that loads Qt
 
-    from .window import (
-        MainWindow,  # also clears OpenCV's Qt plugin path before the QApplication below
-    )
-
-    app = QApplication.instance() or QApplication(sys.argv[:1])
     actions = build_engine(args)  # a bad map, or --arm without a desktop, stops here with one line
     source, banner = _open_window_source(args)
     model_path = _model_path(args)
     if model_path is None:
         banner = (banner + "\n" if banner else "") + "No model loaded: this install has no bundled default model yet. Open one with Open model… or start with --model BUNDLE."
-    window = MainWindow(
-        source, model_path=model_path, device=args.device, runtime=args.runtime, threshold=args.threshold, smoothing=args.smoothing,
-        mirror=args.mirror, loop=args.loop, banner=banner, save_dir=args.save_dir, actions=actions,
-    )
-
-    previous_hook = sys.excepthook
-
-    def show_instead_of_traceback(kind, value, tb):
-        # A bug in a slot must not print a traceback at the user or kill the window.
-        logger.error("unexpected error: %s: %s", kind.__name__, value, exc_info=(kind, value, tb) if args.verbose else None)
-        window.show_banner(f"Unexpected error: {kind.__name__}: {value}")
-
-    sys.excepthook = show_instead_of_traceback
-    result = {"code": 0}
-    if args.quit_after_frames is not None or args.screenshot is not None:
-        _quit_after_frames(window, args.quit_after_frames or 30, args.screenshot, result)
-    # Run until this window closes. Not app.exec()/app.quit(): quit() leaves Qt's "quit now" flag
-    # set, which stalls every later event loop in the process (tests call main() repeatedly).
-    quit_on_close = app.quitOnLastWindowClosed()
-    app.setQuitOnLastWindowClosed(False)
-    loop = QEventLoop()
-    window.closed.connect(loop.quit)
-    # Python never sees Ctrl+C while Qt's loop runs; let it end the program quietly as in any tool.
-    previous_sigint = signal.signal(signal.SIGINT, signal.SIG_DFL)
-    window.show()
-    try:
-        loop.exec()
-    finally:
-        signal.signal(signal.SIGINT, previous_sigint)
-        sys.excepthook = previous_hook
-        app.setQuitOnLastWindowClosed(quit_on_close)
-        window.shutdown()
-        window.deleteLater()
-    if args.screenshot is not None and result.get("saved"):
-        print(f"gesture-app: saved {result['saved']}")
-    return result["code"]
+    return run_app_window(args, source, banner=banner, model_path=model_path, actions=actions)
 
 
 def _open_window_source(args):
@@ -209,46 +170,6 @@ def _open_window_source(args):
         else:
             why = f"{exc} Playing the demo instead."
         return open_source("demo", loop=True), why
-
-
-def _quit_after_frames(window, frames: int, screenshot: Path | None, result: dict, timeout_s: float = 180.0) -> None:
-    """Close after `frames` frames (classified ones when a model is loading), saving the window first."""
-    from PySide6.QtCore import QTimer
-
-    counted = {"frames": 0, "done": False}
-
-    def ready() -> bool:
-        # A screenshot of "loading model…" documents nothing; wait for the model's answers.
-        if window.inference_worker.loading:
-            return False
-        if window.pipeline.classifier is None:
-            return True
-        return window.last_prediction is not None and window.last_prediction.classified
-
-    def finish(reason: str = "") -> None:
-        if counted["done"]:
-            return
-        counted["done"] = True
-        if reason:
-            logger.warning("%s", reason)
-        if screenshot is not None:
-            try:
-                result["saved"] = str(window.save_window_screenshot(screenshot))
-            except OSError as exc:
-                print(f"gesture-app: {exc}", file=sys.stderr)
-                result["code"] = 1
-        window.close()  # ends run_window_cli's loop
-
-    def on_frame_shown(_index: int) -> None:
-        if ready():
-            counted["frames"] += 1
-            if counted["frames"] >= frames:
-                finish()
-
-    window.frame_shown.connect(on_frame_shown)
-    if window.capture_worker is not None:
-        window.capture_worker.source_ended.connect(lambda _message: QTimer.singleShot(500, lambda: finish("the source ended before the frame count")))
-    QTimer.singleShot(int(timeout_s * 1000), lambda: finish(f"gave up waiting for {frames} frames after {timeout_s:g} s"))
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ import numpy as np
 
 from models.classes import NO_GESTURE
 
-from ..prediction import Prediction
+from ..core.prediction import Prediction
 from .action_map import BASE_MODE, Action, ActionMap
 from .senders import KeySender
 
