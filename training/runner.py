@@ -226,14 +226,14 @@ def train_run(spec: RunSpec, dataset: Dataset, preprocessing: Preprocessing, con
     chief = distribution.is_chief
     run_dir = (config.out if chief else workdir) / spec.name
     bundle_dir = run_dir / "bundle"
-    state, step, initial_epoch, source = None, _SKIP, 0, None
-    if chief:
+    state, step, initial_epoch, checkpoint, source = None, _SKIP, 0, None, None
+    if chief:  # what the chief reads is read outside the strategy's scope: loading a model creates variables
         state = _prepare_run_dir(run_dir, config)
         if state == "resume" and (bundle_dir / MODEL_FILE).is_file():
             step = _REPORT
         elif state != "done":
             step = _TRAIN
-            initial_epoch = _epochs_done(run_dir) if state == "resume" else 0
+            initial_epoch, checkpoint = _read_checkpoint(run_dir) if state == "resume" else (0, None)
             source = _source_model(spec, config.out)
     step, initial_epoch = (int(v) for v in distribution.broadcast([step, initial_epoch]))
     if step == _SKIP:
@@ -257,12 +257,13 @@ def train_run(spec: RunSpec, dataset: Dataset, preprocessing: Preprocessing, con
             distribution.sync_from_chief(model.variables)
             if config.feature_cache and can_cache(model):
                 _fit_on_cached_features(spec, model, dataset, preprocessing, config, run_dir, initial_epoch,
-                                        distribution, (workdir or config.out) / "feature_cache")
+                                        checkpoint, distribution, (workdir or config.out) / "feature_cache")
             else:
                 if config.feature_cache:
                     log.info("%s: the %s backbone trains end to end (nothing frozen to cache); training per step",
                              spec.name, spec.backbone)
-                _fit_per_step(spec, model, dataset, preprocessing, config, run_dir, initial_epoch, distribution)
+                _fit_per_step(spec, model, dataset, preprocessing, config, run_dir, initial_epoch, checkpoint,
+                              distribution)
         if chief:
             save_bundle(model, bundle_dir, dataset.classes, preprocessing, _provenance(spec, config, dataset),
                         spec.backbone)
@@ -290,27 +291,31 @@ def _callbacks(spec: RunSpec, config: TrainConfig, run_dir: Path, model, chief: 
     return callbacks
 
 
-def _epochs_done(run_dir: Path) -> int:
-    """Epochs a run's checkpoint holds (0 without one)."""
+def _read_checkpoint(run_dir: Path):
+    """(epochs done, the checkpointed model with its optimizer state), or (0, None) without a checkpoint."""
     checkpoint_dir = run_dir / "checkpoint"
     if not (checkpoint_dir / CHECKPOINT_MODEL).is_file():
-        return 0
-    return json.loads((checkpoint_dir / CHECKPOINT_STATE).read_text())["epochs_done"]
+        return 0, None
+    done = json.loads((checkpoint_dir / CHECKPOINT_STATE).read_text())["epochs_done"]
+    return done, keras.models.load_model(checkpoint_dir / CHECKPOINT_MODEL, safe_mode=True)
 
 
-def _restore(spec: RunSpec, model, run_dir: Path, initial_epoch: int, distribution: Distribution) -> None:
+def _restore(spec: RunSpec, model, checkpoint, initial_epoch: int, distribution: Distribution) -> None:
     """On --resume, put the checkpoint's weights and optimizer state into `model`, built as for a fresh start.
 
-    As Keras's BackupAndRestore does (weights matched by position, optimizer built first),
-    but only the chief reads the checkpoint; the other workers take its values.
+    As Keras's BackupAndRestore does (weights by position, the optimizer built first), but the
+    checkpoint is the chief's alone (`checkpoint` is None on the others), who take its values.
     """
     if initial_epoch == 0:
         return
     model.optimizer.build(model.trainable_variables)
-    if distribution.is_chief:
-        model.load_weights(run_dir / "checkpoint" / CHECKPOINT_MODEL)
+    if checkpoint is not None:
+        model.set_weights(checkpoint.get_weights())
+        for variable, saved in zip(model.optimizer.variables, checkpoint.optimizer.variables, strict=True):
+            variable.assign(saved.numpy())
     distribution.sync_from_chief([*model.variables, *model.optimizer.variables])
-    log.info("%s: resuming after epoch %d of %d", spec.name, initial_epoch, spec.epochs)
+    log.info("%s: resuming after epoch %d of %d (optimizer step %d)", spec.name, initial_epoch, spec.epochs,
+             int(model.optimizer.iterations.numpy()))
 
 
 def _fit(spec: RunSpec, model, train_ds, val_ds, val_batches: int, initial_epoch: int, config: TrainConfig,
@@ -345,9 +350,9 @@ def _fit(spec: RunSpec, model, train_ds, val_ds, val_batches: int, initial_epoch
 
 
 def _fit_per_step(spec, model, dataset: Dataset, preprocessing, config: TrainConfig, run_dir: Path,
-                  initial_epoch: int, distribution: Distribution = LOCAL) -> None:
+                  initial_epoch: int = 0, checkpoint=None, distribution: Distribution = LOCAL) -> None:
     """The exact pipeline: every step augments fresh images and runs them through the whole model (in place)."""
-    _restore(spec, model, run_dir, initial_epoch, distribution)
+    _restore(spec, model, checkpoint, initial_epoch, distribution)
     num_classes = len(dataset.classes)
     on_device = config.augment_on == "device"  # "auto" was resolved by train_schedule
     log.info("%s: augmentation and standardisation %s", spec.name,
@@ -365,7 +370,8 @@ def _fit_per_step(spec, model, dataset: Dataset, preprocessing, config: TrainCon
 
 
 def _fit_on_cached_features(spec, model, dataset: Dataset, preprocessing, config: TrainConfig, run_dir: Path,
-                            initial_epoch: int, distribution: Distribution = LOCAL, cache_root: Path | None = None) -> None:
+                            initial_epoch: int = 0, checkpoint=None, distribution: Distribution = LOCAL,
+                            cache_root: Path | None = None) -> None:
     """Train `model`'s trainable part on cached outputs of its frozen part (in place)."""
     frozen, head = split_model(model, spec.unfreeze_from)
     train, val = dataset.splits["train"], dataset.splits["val"]
@@ -375,7 +381,7 @@ def _fit_on_cached_features(spec, model, dataset: Dataset, preprocessing, config
     )
     head.compile(optimizer=keras.optimizers.Adam(learning_rate=spec.learning_rate),
                  loss="categorical_crossentropy", metrics=["accuracy"])
-    _restore(spec, head, run_dir, initial_epoch, distribution)
+    _restore(spec, head, checkpoint, initial_epoch, distribution)
     num_classes = len(dataset.classes)
     train_ds = feature_batches(features["train"], train.labels, num_classes, spec.batch_size, config.seed)
     val_ds = feature_batches(features["val"], val.labels, num_classes, spec.batch_size, config.seed, repeat=False)
