@@ -78,7 +78,7 @@ def read_tf_config(text: str | None) -> Worker:
     kind, index = task.get("type"), task.get("index")
     members = {"chief": chiefs, "worker": workers}.get(kind)
     if members is None or not isinstance(index, int) or not 0 <= index < len(members):
-        raise ClusterError(f"TF_CONFIG's task {task} is not one of the cluster's: \"type\" must be \"worker\" "
+        raise ClusterError(f"TF_CONFIG's task {json.dumps(task)} is not one of the cluster's: \"type\" must be \"worker\" "
                            f"(or \"chief\") and \"index\" this machine's place in that list, 0 to {len(members or [0]) - 1}. "
                            f"{hint}")
     # TensorFlow's order: the chief task (if any) first, then the workers.

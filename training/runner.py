@@ -252,18 +252,22 @@ def train_run(spec: RunSpec, dataset: Dataset, preprocessing: Preprocessing, con
             reports.write_json(run_dir / "config.json", _run_config(spec, config, dataset))
         else:
             run_dir.mkdir(parents=True, exist_ok=True)
-        with distribution.scope():  # models are built and fitted in the strategy's scope
+        # Models are built and fitted in the strategy's scope. Under several workers, whatever creates
+        # variables there is a step they all take together (each variable starts as the chief's), so
+        # only what every worker does alike happens in it: not reading files, nor building a feature
+        # cache (which one worker may find on disk and another build).
+        with distribution.scope():
             model = _initial_model(spec, len(dataset.classes), config.weights if chief else None, source)
             distribution.sync_from_chief(model.variables)
-            if config.feature_cache and can_cache(model):
-                _fit_on_cached_features(spec, model, dataset, preprocessing, config, run_dir, initial_epoch,
-                                        checkpoint, distribution, (workdir or config.out) / "feature_cache")
-            else:
-                if config.feature_cache:
-                    log.info("%s: the %s backbone trains end to end (nothing frozen to cache); training per step",
-                             spec.name, spec.backbone)
-                _fit_per_step(spec, model, dataset, preprocessing, config, run_dir, initial_epoch, checkpoint,
-                              distribution)
+        if config.feature_cache and can_cache(model):
+            _fit_on_cached_features(spec, model, dataset, preprocessing, config, run_dir, initial_epoch,
+                                    checkpoint, distribution, (workdir or config.out) / "feature_cache")
+        else:
+            if config.feature_cache:
+                log.info("%s: the %s backbone trains end to end (nothing frozen to cache); training per step",
+                         spec.name, spec.backbone)
+            _fit_per_step(spec, model, dataset, preprocessing, config, run_dir, initial_epoch, checkpoint,
+                          distribution)
         if chief:
             save_bundle(model, bundle_dir, dataset.classes, preprocessing, _provenance(spec, config, dataset),
                         spec.backbone)
@@ -352,7 +356,6 @@ def _fit(spec: RunSpec, model, train_ds, val_ds, val_batches: int, initial_epoch
 def _fit_per_step(spec, model, dataset: Dataset, preprocessing, config: TrainConfig, run_dir: Path,
                   initial_epoch: int = 0, checkpoint=None, distribution: Distribution = LOCAL) -> None:
     """The exact pipeline: every step augments fresh images and runs them through the whole model (in place)."""
-    _restore(spec, model, checkpoint, initial_epoch, distribution)
     num_classes = len(dataset.classes)
     on_device = config.augment_on == "device"  # "auto" was resolved by train_schedule
     log.info("%s: augmentation and standardisation %s", spec.name,
@@ -362,31 +365,36 @@ def _fit_per_step(spec, model, dataset: Dataset, preprocessing, config: TrainCon
                                 extra=spec.extra_augmentation, on_device=on_device)
     val_ds = evaluation_dataset(val.images_rgb, val.labels, num_classes, preprocessing, spec.batch_size,
                                 on_device=on_device)
-    # On the device, fit a wrapper that augments and standardises uint8 batches in front of
-    # `model`; `model` alone (no augmentation layers) is what is checkpointed and bundled.
-    trainer = device_trainer(model, preprocessing, config.seed, spec.extra_augmentation) if on_device else None
-    _fit(spec, model, train_ds, val_ds, math.ceil(len(val) / spec.batch_size), initial_epoch, config, run_dir,
-         distribution, trainer=trainer)
+    with distribution.scope():
+        _restore(spec, model, checkpoint, initial_epoch, distribution)
+        # On the device, fit a wrapper that augments and standardises uint8 batches in front of
+        # `model`; `model` alone (no augmentation layers) is what is checkpointed and bundled.
+        trainer = device_trainer(model, preprocessing, config.seed, spec.extra_augmentation) if on_device else None
+        _fit(spec, model, train_ds, val_ds, math.ceil(len(val) / spec.batch_size), initial_epoch, config, run_dir,
+             distribution, trainer=trainer)
 
 
 def _fit_on_cached_features(spec, model, dataset: Dataset, preprocessing, config: TrainConfig, run_dir: Path,
                             initial_epoch: int = 0, checkpoint=None, distribution: Distribution = LOCAL,
                             cache_root: Path | None = None) -> None:
     """Train `model`'s trainable part on cached outputs of its frozen part (in place)."""
-    frozen, head = split_model(model, spec.unfreeze_from)
+    with distribution.scope():
+        frozen, head = split_model(model, spec.unfreeze_from)
     train, val = dataset.splits["train"], dataset.splits["val"]
+    # Each worker has its own cache (see train_run); it is built outside the strategy's scope.
     features = cached_features(
         frozen, {"train": train.images_rgb, "val": val.images_rgb}, preprocessing, config.cache_copies, config.seed,
         cache_root or config.out / "feature_cache", batch_size=max(spec.batch_size, 32),
     )
-    head.compile(optimizer=keras.optimizers.Adam(learning_rate=spec.learning_rate),
-                 loss="categorical_crossentropy", metrics=["accuracy"])
-    _restore(spec, head, checkpoint, initial_epoch, distribution)
     num_classes = len(dataset.classes)
     train_ds = feature_batches(features["train"], train.labels, num_classes, spec.batch_size, config.seed)
     val_ds = feature_batches(features["val"], val.labels, num_classes, spec.batch_size, config.seed, repeat=False)
-    _fit(spec, head, train_ds, val_ds, math.ceil(len(val) / spec.batch_size), initial_epoch, config, run_dir,
-         distribution)
+    with distribution.scope():
+        head.compile(optimizer=keras.optimizers.Adam(learning_rate=spec.learning_rate),
+                     loss="categorical_crossentropy", metrics=["accuracy"])
+        _restore(spec, head, checkpoint, initial_epoch, distribution)
+        _fit(spec, head, train_ds, val_ds, math.ceil(len(val) / spec.batch_size), initial_epoch, config, run_dir,
+             distribution)
 
 
 def _run_config(spec: RunSpec, config: TrainConfig, dataset: Dataset) -> dict:
@@ -486,9 +494,11 @@ def train_schedule(config: TrainConfig) -> dict[str, dict]:
             results[spec.name] = train_run(spec, dataset, preprocessing, config, distribution, workdir)
     except Exception as exc:
         if distribution.multi_worker and _peer_lost(exc):
+            log.debug("Collective failed: %s", exc)
             raise TrainingError(
-                f"Worker {distribution.worker.index} lost the cluster: another worker stopped ({str(exc).splitlines()[0]}). "
-                "See the other workers' output, then start every worker again with the same command and --resume."
+                f"Worker {distribution.worker.index} lost the cluster: another worker stopped ({type(exc).__name__}). "
+                "Its output says why; then start every worker again with the same command "
+                "(with --resume to continue the interrupted run)."
             ) from None
         raise
     finally:
