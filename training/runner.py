@@ -6,8 +6,8 @@
     RUNS/<run>/metrics.json  written last: its presence means the run is complete
 
 With several workers (--distribute multi-worker) every worker trains; only the chief
-writes these, and the others keep what they need (their feature cache) in a
-temporary folder that is removed when they finish.
+writes these. The others keep what they must write (their feature cache, the save
+Keras has every worker make) in a temporary folder that they remove when they finish.
 """
 
 from __future__ import annotations
@@ -216,7 +216,7 @@ _SKIP, _REPORT, _TRAIN = 0, 1, 2
 
 def train_run(spec: RunSpec, dataset: Dataset, preprocessing: Preprocessing, config: TrainConfig,
               distribution: Distribution = LOCAL, workdir: Path | None = None) -> dict | None:
-    """Train one run (or continue it) and write its outputs; returns its metrics (None on workers but the chief).
+    """Train one run (or continue it) and write its outputs; returns its metrics (None on a worker that is not the chief).
 
     workdir: where this worker writes (default: config.out). Workers other than the chief
     write nothing into config.out: they are given a temporary folder for their feature
@@ -484,8 +484,7 @@ def train_schedule(config: TrainConfig) -> dict[str, dict]:
         workdir = config.out
     else:
         workdir = Path(tempfile.mkdtemp(prefix=f"gesture-train-worker{distribution.worker.index}-"))
-        log.info("Worker %d: the chief writes the outputs; this worker's feature cache goes to %s (removed at the end)",
-                 distribution.worker.index, workdir)
+        log.info("Worker %d: temporary files in %s (removed at the end)", distribution.worker.index, workdir)
     results = {}
     try:
         if distribution.multi_worker:
