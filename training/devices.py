@@ -1,4 +1,4 @@
-"""GPU options for training: mixed precision and tf.distribute strategies.
+"""Where training runs: mixed precision and tf.distribute strategies (one machine's GPUs, or several machines).
 
     --mixed-precision          float16 compute, float32 weights (GPUs with tensor cores)
     --distribute mirrored      all GPUs of this machine (synchronous data parallelism)
