@@ -128,6 +128,10 @@ class Distribution:
         )
         return np.asarray(self.strategy.reduce("SUM", per_replica, axis=None))
 
+    def barrier(self) -> None:
+        """Return once every worker has called this."""
+        self.broadcast(0)
+
     def sync_from_chief(self, variables) -> None:
         """Give every worker the chief's values of `variables` (the same list, in the same order, on each).
 

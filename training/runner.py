@@ -491,6 +491,12 @@ def train_schedule(config: TrainConfig) -> dict[str, dict]:
             _check_same_data(dataset, config, distribution)
         for spec in specs:
             results[spec.name] = train_run(spec, dataset, preprocessing, config, distribution, workdir)
+        if chief:
+            summary = reports.write_summary(config.out, [s for s in _all_run_names(config.out)])
+            log.info("Summary of all runs: %s", summary)
+        # The workers leave together: to the chief, one that exits while it still writes
+        # reports looks like one that crashed (TensorFlow logs an error).
+        distribution.barrier()
     except Exception as exc:
         if distribution.multi_worker and _peer_lost(exc):
             log.debug("Collective failed: %s", exc)
@@ -503,10 +509,6 @@ def train_schedule(config: TrainConfig) -> dict[str, dict]:
     finally:
         if not chief:
             shutil.rmtree(workdir, ignore_errors=True)
-    if not chief:
-        return results
-    summary = reports.write_summary(config.out, [s for s in _all_run_names(config.out)])
-    log.info("Summary of all runs: %s", summary)
     return results
 
 
