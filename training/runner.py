@@ -532,7 +532,8 @@ def _check_same_data(dataset: Dataset, config: TrainConfig, distribution: Distri
     if not np.array_equal(distribution.broadcast(mine), mine):
         raise TrainingError(
             f"The images at --data {config.data} on worker {distribution.worker.index} differ from the chief's "
-            f"({dataset.counts()} here). Every machine needs the same images at --data: a copy, or a shared folder."
+            f"({', '.join(f'{name} {sum(c.values())}' for name, c in dataset.counts().items())} images here). "
+            "Every machine needs the same images at --data: a copy, or a shared folder."
         )
 
 
