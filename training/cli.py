@@ -26,6 +26,7 @@ from pathlib import Path
 import tomllib
 
 from cli_common import positive_float, positive_int
+from cli_common.quiet import quiet_libraries
 from models.dataset_rules import ClassNameError, parse_class_list
 from models.preprocess import INPUT_STYLES
 from models.schedule import SCHEDULE
@@ -101,6 +102,12 @@ def _class_list(text: str) -> list[str]:
 # --- the parsers -------------------------------------------------------------------------------
 
 
+def _add_output_flags(p) -> None:
+    p.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors (no progress)")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="also TensorFlow's and OpenCV's own messages, and the traceback of an error")
+
+
 def _add_train(commands) -> _Parser:
     p = commands.add_parser(
         "train",
@@ -152,7 +159,7 @@ def _add_train(commands) -> _Parser:
     p.add_argument("--distribute", choices=DISTRIBUTE_CHOICES, default="none",
                    help="tf.distribute strategy: mirrored (all GPUs here) or multi-worker (machines listed in TF_CONFIG)")
     p.add_argument("--tensorboard", action="store_true", help="also write TensorBoard logs to RUNS/<run>/tensorboard")
-    p.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+    _add_output_flags(p)
     p.set_defaults(run=_run_train)
     return p
 
@@ -171,7 +178,7 @@ def _add_evaluate(commands) -> None:
                    "documented seeded split (with --seed as used in training)")
     p.add_argument("--seed", type=int, default=0, help="the training seed, for --split on a per-class folder")
     p.add_argument("--json", type=Path, help="also write the metrics as JSON here")
-    p.add_argument("-q", "--quiet", action="store_true")
+    _add_output_flags(p)
     p.set_defaults(run=_run_evaluate)
 
 
@@ -186,7 +193,7 @@ def _add_export(commands) -> None:
     p.add_argument("--int8", action="store_true", help="quantise weights and activations to int8 (about 4x faster on CPU)")
     p.add_argument("--data", type=Path, help="the training data folder (default: the one recorded in the bundle)")
     p.add_argument("--calibration-images", type=positive_int, default=600, help="training images used to calibrate int8 (default 600)")
-    p.add_argument("-q", "--quiet", action="store_true")
+    _add_output_flags(p)
     p.set_defaults(run=_run_export)
 
 
@@ -218,7 +225,7 @@ def _add_explain(commands) -> None:
     p.add_argument("--filters", type=positive_int, default=8, metavar="N", help="--features: rows, the layer's strongest filters (default 8)")
     p.add_argument("--patches", type=positive_int, default=8, metavar="N", help="--features: patches per filter (default 8)")
     p.add_argument("--max-images", type=positive_int, default=500, metavar="N", help="--features: images read from --data at most, evenly spread (default 500)")
-    p.add_argument("-q", "--quiet", action="store_true")
+    _add_output_flags(p)
     p.set_defaults(run=_run_explain)
 
 
@@ -239,7 +246,7 @@ def _add_robustness(commands) -> None:
                    help="which images (default: test, the held-out split; with --seed as used in training)")
     p.add_argument("--seed", type=int, default=0, help="the training seed, for --split on a per-class folder")
     p.add_argument("--json", type=Path, help="also write the scores as JSON here")
-    p.add_argument("-q", "--quiet", action="store_true")
+    _add_output_flags(p)
     p.set_defaults(run=_run_robustness)
 
 
@@ -345,7 +352,8 @@ def train_config(args: argparse.Namespace):
 # --- the commands --------------------------------------------------------------------------------
 
 
-def _setup_logging(quiet: bool) -> None:
+def _setup_logging(quiet: bool, verbose: bool = False) -> None:
+    quiet_libraries(verbose)
     level = logging.WARNING if quiet else logging.INFO
     logging.basicConfig(level=level, format="%(message)s")  # no-op where handlers exist (tests, embedding apps)
     logging.getLogger().setLevel(level)
@@ -369,7 +377,7 @@ def _run_train(args) -> int:
     try:
         train_schedule(train_config(args))
     except (DatasetError, TrainingError, ValueError, FileNotFoundError) as exc:
-        log.error("error: %s", exc)
+        log.error("error: %s", exc, exc_info=args.verbose)
         return 2
     except KeyboardInterrupt:
         log.error("Interrupted. Finished epochs are kept; run the same command with --resume to continue.")
@@ -412,7 +420,8 @@ def _run_export(args) -> int:
     from .export import export_bundle
 
     try:
-        export_bundle(args.model, int8=args.int8, data=args.data, calibration_images=args.calibration_images)
+        export_bundle(args.model, int8=args.int8, data=args.data, calibration_images=args.calibration_images,
+                      verbose=args.verbose)
     except (BundleError, DatasetError) as exc:
         log.error("error: %s", exc)
         return 2
@@ -472,7 +481,7 @@ def main(argv: list[str] | None = None) -> int:
         _setup_logging(False)
         log.error("error: %s", exc)
         return 2
-    _setup_logging(args.quiet)
+    _setup_logging(args.quiet, args.verbose)
     return args.run(args)
 
 
