@@ -67,21 +67,27 @@ def native_output_filtered(verbose: bool = False, drop_stdout: bool = False):
         yield
         return
     captured = {}
+    streams = {1: "stdout", 2: "stderr"}
     failed = False
     _flush_python_streams()
     try:
-        for fd in (1, 2):
+        for fd, stream in streams.items():
             saved = os.dup(fd)
             temp = tempfile.TemporaryFile()
             os.dup2(temp.fileno(), fd)
-            captured[fd] = (saved, temp)
+            # Python's own stream too: it need not write to the descriptor (pytest, IDEs replace it).
+            replacement = open(temp.fileno(), "w", buffering=1, closefd=False, errors="replace")
+            captured[fd] = (saved, temp, getattr(sys, stream), replacement)
+            setattr(sys, stream, replacement)
         yield
     except BaseException:
         failed = True
         raise
     finally:
-        _flush_python_streams()
-        for fd, (saved, temp) in captured.items():
+        for fd, (saved, temp, original, replacement) in captured.items():
+            replacement.flush()
+            setattr(sys, streams[fd], original)
+            replacement.close()
             os.dup2(saved, fd)
             os.close(saved)
             temp.seek(0)
@@ -91,7 +97,8 @@ def native_output_filtered(verbose: bool = False, drop_stdout: bool = False):
                 continue
             kept = text if failed else _without_noise(text)
             if kept:
-                os.write(fd, kept.encode())
+                original.write(kept)
+                original.flush()
 
 
 def _without_noise(text: str) -> str:
