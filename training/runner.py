@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import logging
 import math
@@ -138,7 +140,9 @@ def _prepare_run_dir(run_dir: Path, config: TrainConfig) -> str:
             f"{run_dir} already holds a finished run. Pass --resume to keep it and continue the schedule, "
             "--overwrite to train it again, or choose another --out folder."
         )
-    has_state = run_dir.exists() and any(run_dir.iterdir())
+    # Only trained state counts: a folder holding just config.json (a run stopped before its first
+    # epoch) has nothing to resume or lose.
+    has_state = any((run_dir / name).exists() for name in ("checkpoint", "history.csv", "bundle"))
     if has_state and config.overwrite:
         shutil.rmtree(run_dir)
     elif has_state and not config.resume:
@@ -382,8 +386,7 @@ def train_schedule(config: TrainConfig) -> dict[str, dict]:
     if len(sizes) != 1:
         raise TrainingError(f"Runs in one call must share an input size; got {sorted(sizes)}. Pass --input-size.")
     input_size = sizes.pop()
-    if any(spec.init_from is None for spec in specs):
-        resolve_weights(config.weights)  # fail before the slow dataset load
+    _check_base_weights(specs, config.weights)  # before the slow dataset load, and before anything is written
     if config.tensorboard:
         _require_tensorboard()
     log.info("Device: %s", describe_device())
@@ -407,6 +410,32 @@ def train_schedule(config: TrainConfig) -> dict[str, dict]:
     summary = reports.write_summary(config.out, [s for s in _all_run_names(config.out)])
     log.info("Summary of all runs: %s", summary)
     return results
+
+
+def _check_base_weights(specs: list[RunSpec], weights) -> None:
+    """Resolve the base weights, fetching ImageNet's (once, into Keras's cache) if a run needs them.
+
+    Offline, the download fails here, with one line, instead of mid-run with a traceback and a
+    run folder that a rerun then takes for an unfinished run.
+    """
+    fresh = [spec for spec in specs if spec.init_from is None]
+    if not fresh:
+        return
+    if resolve_weights(weights) != "imagenet" or not any(spec.backbone == "vgg16" for spec in fresh):
+        return
+    log.info("Loading VGG16's ImageNet weights (downloaded once, 58 MB, into ~/.keras/models) ...")
+    try:
+        # Keras prints an unterminated "Downloading data from ..." and a progress bar on stdout.
+        with contextlib.redirect_stdout(io.StringIO()):
+            # The smallest input VGG16 takes: the same weights file as at 224 px.
+            keras.applications.VGG16(include_top=False, weights="imagenet", input_shape=(32, 32, 3))
+    except Exception as exc:  # Keras raises a bare Exception for a failed download
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise TrainingError(
+            f"Could not get VGG16's ImageNet weights ({reason}); nothing was written. "
+            "Train without them with --weights none (random start, much lower accuracy), or pass --weights PATH "
+            "to a copy of vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5 (Keras keeps it in ~/.keras/models/)."
+        ) from exc
 
 
 def _require_tensorboard() -> None:
