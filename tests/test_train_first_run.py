@@ -37,10 +37,63 @@ def test_offline_imagenet_weights_fail_first_with_one_line_and_nothing_written(o
     assert not any("Reading" in r.getMessage() for r in caplog.records)
 
 
-def test_runs_that_need_no_imagenet_weights_do_not_fetch_them(offline, tmp_path, hand_crops):
+def test_runs_that_need_no_imagenet_weights_do_not_fetch_them(offline, tmp_path, hand_crops, caplog):
     out = tmp_path / "runs"
     # compact trains from scratch: the default --weights imagenet means nothing to download for it.
     assert cli.main(["--data", str(hand_crops), "--out", str(out), "--runs", "compact", *QUICK[2:]]) == 0
+    # 1 test photo a class, one epoch: the log and the summary say the figures mean little.
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any(w.startswith("compact: the test split is tiny: 1 image(s)") for w in warnings)
+    summary = (out / "summary.md").read_text()
+    assert "## Read with care" in summary and "**compact**: the test split is tiny" in summary
+
+
+def _test_metrics(accuracy: float, per_class: int, classes: int = 5) -> dict:
+    names = [f"c{i}" for i in range(classes)]
+    return {"accuracy": accuracy, "count": per_class * classes, "classes": names,
+            "per_class": {n: {"support": per_class} for n in names}}
+
+
+@pytest.mark.parametrize(
+    "accuracy, per_class, flags",
+    [
+        (0.20, 73, {"near chance"}),  # the README's quick example: five runs at 20 %
+        (0.29, 73, {"near chance"}),  # below 1.5x chance
+        (0.31, 73, set()),
+        (0.96, 73, set()),
+        (0.50, 1, {"near chance", "tiny test split"}),  # 5 test images: 50 % is within two standard errors
+        (0.90, 19, {"tiny test split"}),
+        (0.90, 20, set()),
+    ],
+)
+def test_near_chance_and_tiny_test_splits_are_flagged(accuracy, per_class, flags):
+    from training.reports import result_warnings
+
+    assert set(result_warnings(_test_metrics(accuracy, per_class))) == flags
+
+
+def test_the_chance_bar_is_written_down():
+    from training.reports import chance_bar
+
+    assert chance_bar(5, 365) == pytest.approx((0.2, 0.3))  # 1.5x chance wins on a real test split
+    assert chance_bar(5, 5)[1] == pytest.approx(0.2 + 2 * (0.16 / 5) ** 0.5)  # two standard errors win on 5 images
+    assert chance_bar(2, 1000) == pytest.approx((0.5, 0.75))
+
+
+def test_the_summary_says_what_the_seed_figures_are_and_flags_chance_runs(tmp_path):
+    import json
+
+    from training.reports import write_summary
+
+    for run, accuracy in (("model1", 0.2), ("model4", 0.95)):
+        (tmp_path / run).mkdir()
+        test = dict(_test_metrics(accuracy, 73), macro_f1=accuracy, error_rate=1 - accuracy, confusion_matrix=[])
+        (tmp_path / run / "metrics.json").write_text(json.dumps({"test": test, "val": {}, "config": {}}))
+    summary = write_summary(tmp_path, ["model1", "model4"]).read_text()
+    assert "results reported by the reference document" in summary
+    rows = {line.split("|")[1].strip(): line for line in summary.splitlines() if line.startswith("| Model")}
+    assert rows["Model 1"].rstrip().endswith("| near chance |") and rows["Model 4"].rstrip().endswith("| — |")
+    assert "- **model1**: test accuracy 20.0 % is near chance" in summary and "**model4**" not in summary
 
 
 def test_a_run_folder_with_nothing_trained_is_not_an_unfinished_run(tmp_path):

@@ -374,6 +374,8 @@ def _write_reports(spec: RunSpec, bundle, dataset: Dataset, config: TrainConfig,
         "%s: test accuracy %.3f, macro F1 %.4f; reports in %s", spec.name, test_metrics["accuracy"],
         test_metrics["macro_f1"], run_dir,
     )
+    for why in reports.result_warnings(test_metrics).values():
+        log.warning("%s: %s.", spec.name, why)
     return metrics
 
 
