@@ -105,3 +105,77 @@ def test_a_run_folder_with_nothing_trained_is_not_an_unfinished_run(tmp_path):
     (run_dir / "history.csv").write_text("epoch,loss\n0,1.6\n")
     with pytest.raises(runner.TrainingError, match="unfinished run"):
         runner._prepare_run_dir(run_dir, config)
+
+
+@pytest.fixture
+def bundle_trained_on(tiny_bundle, tmp_path):
+    """The tiny bundle, its provenance saying it was trained on `data` with `seed`."""
+    import shutil
+
+    from models.bundle import update_description
+
+    def make(data, seed=0):
+        path = shutil.copytree(tiny_bundle, tmp_path / f"bundle-{seed}", dirs_exist_ok=True)
+        counts = {"train": {}, "val": {}, "test": {}}
+        from models.dataset_rules import split_counts
+
+        for folder in sorted(p for p in data.iterdir() if p.is_dir()):
+            for split, n in split_counts(len(list(folder.glob("*.jpg")))).items():
+                counts[split][folder.name] = n
+        update_description(path, provenance={
+            "run": "tiny-test", "config": {"settings": {"seed": seed}},
+            "dataset": {"root": str(data.resolve()), "layout": "per-class", "counts": counts, "skipped_unreadable": 0},
+        })
+        return path
+
+    return make
+
+
+def _evaluate(bundle, data, tmp_path, capsys, *extra):
+    import json
+
+    out = tmp_path / "scores.json"
+    assert cli.main(["evaluate", "--model", str(bundle), "--data", str(data), "--json", str(out), "-q", *extra]) == 0
+    return json.loads(out.read_text()), capsys.readouterr().out.splitlines()[0]
+
+
+def test_evaluate_on_the_training_folder_scores_its_test_split(bundle_trained_on, hand_crops, tmp_path, capsys):
+    from training.dataset import split_files
+
+    bundle = bundle_trained_on(hand_crops, seed=3)
+    scores, first_line = _evaluate(bundle, hand_crops, tmp_path, capsys)
+    assert scores["count"] == 5 and scores["split"] == "test"
+    assert scores["scored"]["seed"] == 3 and scores["scored"]["training_folder"] is True
+    assert scores["scored"]["training_images_included"] is False
+    assert first_line.startswith("scored: the test split, 5 images of") and "seed 3" in first_line
+    # The same images training held out with seed 3: each class's one test photo.
+    held_out = split_files(sorted((hand_crops / "cool").glob("*.jpg")), "cool", 3)["test"]
+    assert scores["per_class"]["cool"]["support"] == len(held_out) == 1
+
+
+def test_evaluate_all_of_the_training_folder_says_training_images_are_included(bundle_trained_on, hand_crops, tmp_path, capsys):
+    scores, first_line = _evaluate(bundle_trained_on(hand_crops), hand_crops, tmp_path, capsys, "--split", "all")
+    assert scores["count"] == 30 and scores["scored"]["training_images_included"] is True
+    assert first_line == f"scored: all 30 images of {hand_crops} (training images included: the bundle was trained on this folder)"
+
+
+def test_evaluate_recognises_a_copy_of_the_training_folder(bundle_trained_on, hand_crops, tmp_path, capsys):
+    import shutil
+
+    bundle = bundle_trained_on(hand_crops)
+    copy = shutil.copytree(hand_crops, tmp_path / "copied-data")
+    scores, _ = _evaluate(bundle, copy, tmp_path, capsys)
+    assert scores["split"] == "test" and scores["scored"]["training_folder"] is True
+
+
+def test_evaluate_on_other_data_scores_all_of_it(bundle_trained_on, hand_crops, tmp_path, capsys):
+    import shutil
+
+    bundle = bundle_trained_on(hand_crops)
+    other = tmp_path / "other"
+    for name in ("ok", "stop"):
+        shutil.copytree(hand_crops / name, other / name)
+    scores, first_line = _evaluate(bundle, other, tmp_path, capsys)
+    assert scores["count"] == 12 and scores["scored"]["training_folder"] is False
+    assert scores["scored"]["training_images_included"] is False
+    assert first_line == f"scored: all 12 images of {other}"

@@ -174,10 +174,11 @@ def _add_evaluate(commands) -> None:
     p.add_argument("--model", type=Path, help="model bundle folder (default: the bundled default model)")
     p.add_argument("--data", required=True, type=Path, help="labelled folder")
     p.add_argument("--split", choices=SPLIT_CHOICES, default="auto",
-                   help="which images: auto (test/ of a pre-split folder, else all), all, or one split of the "
-                   "documented seeded split (with --seed as used in training)")
-    p.add_argument("--seed", type=int, default=0, help="the training seed, for --split on a per-class folder")
-    p.add_argument("--json", type=Path, help="also write the metrics as JSON here")
+                   help="which images: auto (the test split of a pre-split folder or of the folder the bundle was "
+                   "trained on, else all), all, or one split of the documented seeded split")
+    p.add_argument("--seed", type=int, help="the seed of the split on a per-class folder (default: the one recorded "
+                   "in the bundle when DATA is its training folder, else 0)")
+    p.add_argument("--json", type=Path, help="also write the metrics as JSON here (\"scored\" says which images)")
     _add_output_flags(p)
     p.set_defaults(run=_run_evaluate)
 

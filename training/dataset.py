@@ -292,3 +292,14 @@ def load_labelled_folder(
         raise DatasetError(f"{root} holds no readable images in its class folders.")
     report.log_summary()
     return _make_split(items, images, preprocessing.input_size), tuple(classes), report
+
+
+def folder_layout(root: str | Path) -> str:
+    """'pre-split' (DATA/train|val|test/<class>/) or 'per-class' (DATA/<class>/)."""
+    return "per-class" if _find_split_folders(Path(root)) is None else "pre-split"
+
+
+def count_images(root: str | Path) -> dict[str, int]:
+    """{class: image files} of a per-class folder (listed, not decoded)."""
+    report = ScanReport()
+    return {name: len(_list_images(folder, report)) for name, folder in _class_folders(Path(root), None).items()}
