@@ -30,13 +30,13 @@ logger = logging.getLogger(__name__)
 EXAMPLES = """\
 examples:
   gesture-app                                   camera 0 (the demo when there is no camera), default model
-  gesture-app --source demo --model runs/model4-ft/bundle
+  gesture-app --source demo --model runs/model4_ft/bundle
   gesture-app --source clip.mp4 --loop --threshold 0.7 --smoothing 8
   gesture-app --headless --source clip.mp4 --output-csv frames.csv --output-video annotated.mp4
   gesture-app --source demo --screenshot docs/app.png --quit-after-frames 60
 
 keys in the window: B capture background (silhouette models), R reset it, M mirror, Space pause,
-S screenshot, Ctrl+R record, Ctrl+O open model; drag in the video to move the box, scroll to resize it.
+S screenshot, Ctrl+R record, Ctrl+O open model, E explain (heat map of where the model looks); drag in the video to move the box, scroll to resize it.
 """
 
 
