@@ -61,29 +61,35 @@ def native_output_filtered(verbose: bool = False, drop_stdout: bool = False):
     Catches what C++ libraries print, which Python's own redirection cannot. With `verbose`, or when
     the block raises, everything captured is written back (it may explain the failure);
     `drop_stdout` also drops what the block printed on stdout (the converter's model signature).
-    Output of other threads during the block is held back until it ends, not lost.
+    Output of other threads during the block is held back until it ends, not lost. Yields a text
+    stream on the real stderr, for a progress bar to draw on meanwhile.
     """
     if verbose:
-        yield
+        yield sys.stderr
         return
     captured = {}
     streams = {1: "stdout", 2: "stderr"}
     failed = False
+    terminal = None
     _flush_python_streams()
     try:
         for fd, stream in streams.items():
             saved = os.dup(fd)
+            if fd == 2:
+                terminal = open(os.dup(saved), "w", buffering=1, errors="replace")
             temp = tempfile.TemporaryFile()
             os.dup2(temp.fileno(), fd)
             # Python's own stream too: it need not write to the descriptor (pytest, IDEs replace it).
             replacement = open(temp.fileno(), "w", buffering=1, closefd=False, errors="replace")
             captured[fd] = (saved, temp, getattr(sys, stream), replacement)
             setattr(sys, stream, replacement)
-        yield
+        yield terminal
     except BaseException:
         failed = True
         raise
     finally:
+        if terminal is not None:
+            terminal.close()
         for fd, (saved, temp, original, replacement) in captured.items():
             replacement.flush()
             setattr(sys, streams[fd], original)

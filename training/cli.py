@@ -16,6 +16,7 @@ that starts with a flag (`gesture-train --data DATA ...`) trains. The train flag
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import difflib
 import json
@@ -483,7 +484,20 @@ def main(argv: list[str] | None = None) -> int:
         log.error("error: %s", exc)
         return 2
     _setup_logging(args.quiet, args.verbose)
-    return args.run(args)
+    with _log_above_progress_bars():
+        return args.run(args)
+
+
+@contextlib.contextmanager
+def _log_above_progress_bars():
+    """On a terminal, log lines print above the progress bars instead of through them."""
+    if not sys.stderr.isatty():
+        yield
+        return
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
+    with logging_redirect_tqdm():
+        yield
 
 
 if __name__ == "__main__":

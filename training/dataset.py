@@ -23,6 +23,8 @@ from models.dataset_rules import MIN_IMAGES_PER_CLASS, SPLIT_FOLDER_NAMES, SPLIT
 from models.images import UnreadableImageError, is_image_file, read_image_bgr
 from models.preprocess import Preprocessing
 
+from .progress import Progress
+
 log = logging.getLogger(__name__)
 
 # What `gesture-train evaluate --split` and `robustness --split` accept.
@@ -160,8 +162,9 @@ def _decode_all(paths: list[Path], preprocessing: Preprocessing, report: ScanRep
             return path, None, str(exc.__cause__ or exc)
 
     images = {}
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool, Progress(len(paths), "reading images") as progress:
         for path, image_rgb, error in pool.map(decode, paths):
+            progress.update()
             if error is not None:
                 report.unreadable.append((path, error))
             else:

@@ -11,16 +11,19 @@ from models.bundle import Bundle
 
 from . import reports
 from .dataset import DatasetError, count_images, folder_layout, load_labelled_folder
+from .progress import Progress
 
 log = logging.getLogger(__name__)
 
 
 def predict_probs(bundle: Bundle, images_rgb: np.ndarray, batch_size: int = 32) -> np.ndarray:
     """(N, S, S, 3) RGB uint8 at the bundle's size -> (N, classes) probabilities, in batches."""
-    return np.concatenate([
-        bundle.predict_inputs(bundle.preprocessing.normalize(images_rgb[i : i + batch_size]))
-        for i in range(0, len(images_rgb), batch_size)
-    ])
+    batches = []
+    with Progress(len(images_rgb), "scoring", "image") as progress:
+        for i in range(0, len(images_rgb), batch_size):
+            batches.append(bundle.predict_inputs(bundle.preprocessing.normalize(images_rgb[i : i + batch_size])))
+            progress.update(len(batches[-1]))
+    return np.concatenate(batches)
 
 
 def trained_on(bundle: Bundle, data: str | Path) -> bool:

@@ -14,6 +14,7 @@ from models.bundle import Bundle, load_bundle, update_description
 
 from .dataset import DatasetError, load_dataset
 from .evaluate import evaluate_bundle
+from .progress import progress_over
 
 log = logging.getLogger(__name__)
 
@@ -39,13 +40,15 @@ def convert(bundle: Bundle, representative: np.ndarray | None, verbose: bool = F
     import tensorflow as tf
 
     converter = tf.lite.TFLiteConverter.from_keras_model(bundle.model)
-    if representative is not None:
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        converter.representative_dataset = lambda: ([x[None]] for x in representative)
-        # Integer kernels everywhere; input and output stay float32 so callers feed
-        # the same standardised images as to the Keras model.
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    with native_output_filtered(verbose, drop_stdout=True), warnings.catch_warnings():
+    with native_output_filtered(verbose, drop_stdout=True) as terminal, warnings.catch_warnings():
+        if representative is not None:
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+            converter.representative_dataset = lambda: (
+                [x[None]] for x in progress_over(representative, "calibrating int8", stream=terminal)
+            )
+            # Integer kernels everywhere; input and output stay float32 so callers feed
+            # the same standardised images as to the Keras model.
+            converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         # Our inputs stay float32, so the converter has no input statistics to miss.
         warnings.filterwarnings("ignore", message="Statistics for quantized inputs were expected")
         return converter.convert()

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import io
 import json
 import logging
@@ -37,6 +38,7 @@ from .devices import set_mixed_precision, strategy_scope
 from .evaluate import predict_probs
 from .explain import write_explain_page
 from .feature_cache import cached_features, can_cache, feature_batches, split_model
+from .progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -103,8 +105,37 @@ class EpochCheckpoint(keras.callbacks.Callback):
         reports.write_json(self.folder / CHECKPOINT_STATE, {"epochs_done": epoch + 1})
 
 
+# The whole schedule's step count while train_schedule runs: the epoch callbacks count into it
+# (a context variable rather than a parameter through every fit helper).
+_SCHEDULE: contextvars.ContextVar[Progress | None] = contextvars.ContextVar("schedule_progress", default=None)
+
+
+class StepProgress(keras.callbacks.Callback):
+    """A bar over each epoch's steps with the time left, and the schedule's count (Keras's own bar is off)."""
+
+    def __init__(self, run: RunSpec):
+        super().__init__()
+        self.run = run
+        self._epoch: Progress | None = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = Progress(self.run.steps_per_epoch, f"{self.run.name} epoch {epoch + 1}/{self.run.epochs}",
+                               "step", position=1)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._epoch.update()
+        schedule = _SCHEDULE.get()
+        if schedule is not None:
+            schedule.update()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._epoch.close()
+
+    on_train_end = on_epoch_end  # also when fit stops mid-epoch (Ctrl-C)
+
+
 class EpochLogger(keras.callbacks.Callback):
-    """One log line per epoch (Keras's own progress bar floods logs with a line per step)."""
+    """One log line per epoch, with the schedule's time left (Keras's own bar floods logs with a line per step)."""
 
     def __init__(self, run: RunSpec):
         super().__init__()
@@ -115,10 +146,12 @@ class EpochLogger(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
+        schedule = _SCHEDULE.get()
         log.info(
-            "%s epoch %d/%d: loss %.4f acc %.3f  val_loss %.4f val_acc %.3f  (%.1f s)",
+            "%s epoch %d/%d: loss %.4f acc %.3f  val_loss %.4f val_acc %.3f  (%.1f s)%s",
             self.run.name, epoch + 1, self.run.epochs, logs.get("loss", math.nan), logs.get("accuracy", math.nan),
             logs.get("val_loss", math.nan), logs.get("val_accuracy", math.nan), time.perf_counter() - self._start,
+            f"; schedule {schedule.status()}" if schedule is not None else "",
         )
 
 
@@ -198,6 +231,7 @@ def train_run(spec: RunSpec, dataset: Dataset, preprocessing: Preprocessing, con
     state = _prepare_run_dir(run_dir, config)
     if state == "done":
         log.info("%s: already complete, skipping (metrics in %s)", spec.name, run_dir / "metrics.json")
+        _skip_steps(spec, spec.epochs)
         return json.loads((run_dir / "metrics.json").read_text())
 
     classes = dataset.classes
@@ -207,6 +241,7 @@ def train_run(spec: RunSpec, dataset: Dataset, preprocessing: Preprocessing, con
 
     if (bundle_dir / MODEL_FILE).is_file() and state == "resume":
         log.info("%s: training had finished; writing its reports", spec.name)
+        _skip_steps(spec, spec.epochs)
     else:
         if state == "fresh":
             (run_dir / "history.csv").unlink(missing_ok=True)
@@ -233,6 +268,7 @@ def _callbacks(spec: RunSpec, config: TrainConfig, run_dir: Path, model) -> list
     callbacks = [
         EpochCheckpoint(run_dir / "checkpoint", saved=model),
         keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True),
+        StepProgress(spec),
         EpochLogger(spec),
     ]
     if config.tensorboard:
@@ -248,7 +284,15 @@ def _restore_checkpoint(spec: RunSpec, run_dir: Path, resume: bool):
     model = keras.models.load_model(checkpoint_dir / CHECKPOINT_MODEL, safe_mode=True)
     done = json.loads((checkpoint_dir / CHECKPOINT_STATE).read_text())["epochs_done"]
     log.info("%s: resuming after epoch %d of %d", spec.name, done, spec.epochs)
+    _skip_steps(spec, done)
     return model, done
+
+
+def _skip_steps(spec: RunSpec, epochs: int) -> None:
+    """Epochs the schedule will not train (finished earlier) leave its step count."""
+    schedule = _SCHEDULE.get()
+    if schedule is not None:
+        schedule.discount(epochs * spec.steps_per_epoch)
 
 
 def _fit(spec: RunSpec, model, train_ds, val_ds, val_batches: int, initial_epoch: int, config: TrainConfig,
@@ -406,9 +450,16 @@ def train_schedule(config: TrainConfig) -> dict[str, dict]:
     set_mixed_precision(config.mixed_precision)
     results = {}
     # Models must be built and compiled inside the strategy's scope.
-    with strategy_scope(config.distribute):
-        for spec in specs:
-            results[spec.name] = train_run(spec, dataset, preprocessing, config)
+    schedule = Progress(sum(spec.epochs * spec.steps_per_epoch for spec in specs), "schedule", "step", lines=False,
+                        position=0)
+    token = _SCHEDULE.set(schedule)
+    try:
+        with strategy_scope(config.distribute):
+            for spec in specs:
+                results[spec.name] = train_run(spec, dataset, preprocessing, config)
+    finally:
+        _SCHEDULE.reset(token)
+        schedule.close()
     summary = reports.write_summary(config.out, [s for s in _all_run_names(config.out)])
     log.info("Summary of all runs: %s", summary)
     return results
