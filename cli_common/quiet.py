@@ -67,44 +67,54 @@ def native_output_filtered(verbose: bool = False, drop_stdout: bool = False):
     if verbose:
         yield sys.stderr
         return
-    captured = {}
     streams = {1: "stdout", 2: "stderr"}
-    failed = False
-    terminal = None
     _flush_python_streams()
+    captured, terminal = {}, None
     try:
         for fd, stream in streams.items():
             saved = os.dup(fd)
-            if fd == 2:
-                terminal = open(os.dup(saved), "w", buffering=1, errors="replace")
             temp = tempfile.TemporaryFile()
             os.dup2(temp.fileno(), fd)
             # Python's own stream too: it need not write to the descriptor (pytest, IDEs replace it).
             replacement = open(temp.fileno(), "w", buffering=1, closefd=False, errors="replace")
             captured[fd] = (saved, temp, getattr(sys, stream), replacement)
             setattr(sys, stream, replacement)
+        terminal = open(os.dup(captured[2][0]), "w", buffering=1, errors="replace")
+    except OSError:  # no usable descriptors (a windowless interpreter): nothing to filter
+        _restore(captured, streams, keep=lambda fd, text: text)
+        yield sys.stderr
+        return
+    failed = False
+    try:
         yield terminal
     except BaseException:
         failed = True
         raise
     finally:
-        if terminal is not None:
-            terminal.close()
-        for fd, (saved, temp, original, replacement) in captured.items():
-            replacement.flush()
-            setattr(sys, streams[fd], original)
-            replacement.close()
-            os.dup2(saved, fd)
-            os.close(saved)
-            temp.seek(0)
-            text = temp.read().decode(errors="replace")
-            temp.close()
-            if fd == 1 and drop_stdout and not failed:
-                continue
-            kept = text if failed else _without_noise(text)
-            if kept:
-                original.write(kept)
-                original.flush()
+        terminal.close()
+
+        def keep(fd: int, text: str) -> str:
+            if failed:
+                return text
+            return "" if fd == 1 and drop_stdout else _without_noise(text)
+
+        _restore(captured, streams, keep)
+
+
+def _restore(captured: dict, streams: dict, keep) -> None:
+    """Put the descriptors and Python streams back, then write out what `keep` keeps of the captured text."""
+    for fd, (saved, temp, original, replacement) in captured.items():
+        replacement.flush()
+        setattr(sys, streams[fd], original)
+        replacement.close()
+        os.dup2(saved, fd)
+        os.close(saved)
+        temp.seek(0)
+        text = keep(fd, temp.read().decode(errors="replace"))
+        temp.close()
+        if text and original is not None:
+            original.write(text)
+            original.flush()
 
 
 def _without_noise(text: str) -> str:
