@@ -129,9 +129,11 @@ class StepProgress(keras.callbacks.Callback):
             schedule.update()
 
     def on_epoch_end(self, epoch, logs=None):
-        self._epoch.close()
+        if self._epoch is not None:
+            self._epoch.close()
 
-    on_train_end = on_epoch_end  # also when fit stops mid-epoch (Ctrl-C)
+    def on_train_end(self, logs=None):  # also when fit stops mid-epoch
+        self.on_epoch_end(None)
 
 
 class EpochLogger(keras.callbacks.Callback):
