@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from cli_common import positive_float, positive_int
+from cli_common.quiet import quiet_libraries
 from models import CLASS_NAMES
 from models.dataset_rules import TARGET_PER_CLASS, ClassNameError, parse_class_list, validate_class_name
 from models.preprocess import INPUT_STYLES
@@ -133,6 +134,13 @@ def run_headless(args, writer: DatasetWriter) -> int:
 
 def run_window(args, writer: DatasetWriter, classes: list[str]) -> int:
     from .core.sources import SourceError, open_source
+    from .qt.env import DisplayUnavailable, require_display
+
+    try:  # before the camera is probed and Qt loaded: without a display Qt aborts the process
+        require_display("gesture-capture --headless --source SRC --class NAME --count N")
+    except DisplayUnavailable as exc:
+        logger.error("%s", exc)
+        return 1
     from .qt.launch import run_capture_window  # the window path is the only one that loads Qt
 
     try:
@@ -179,6 +187,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--jpeg-quality must be between 1 and 100, got {args.jpeg_quality}")
     if args.countdown < 0:
         parser.error(f"--countdown must be 0 or more seconds, got {args.countdown}")
+    quiet_libraries(args.verbose)
     with _logging_to_stderr(args.verbose):
         try:
             writer = DatasetWriter(args.out, image_format=args.format, jpeg_quality=args.jpeg_quality)

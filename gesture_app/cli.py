@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from pathlib import Path
 
 from cli_common import positive_int
+from cli_common.quiet import quiet_libraries
 from models import BundleError, default_bundle_path
 from models.device import DEVICE_CHOICES, DeviceError
 from models.runtime import RUNTIME_CHOICES
@@ -23,19 +23,20 @@ from .actions.options import (
 from .core.pipeline import DEFAULT_SMOOTHING
 from .core.prediction import DEFAULT_THRESHOLD
 from .core.sources import SourceError, open_source
+from .qt.env import DisplayUnavailable, require_display  # no Qt imported
 
 logger = logging.getLogger(__name__)
 
 EXAMPLES = """\
 examples:
   gesture-app                                   camera 0 (the demo when there is no camera), default model
-  gesture-app --source demo --model runs/model4-ft/bundle
+  gesture-app --source demo --model runs/model4_ft/bundle
   gesture-app --source clip.mp4 --loop --threshold 0.7 --smoothing 8
   gesture-app --headless --source clip.mp4 --output-csv frames.csv --output-video annotated.mp4
   gesture-app --source demo --screenshot docs/app.png --quit-after-frames 60
 
 keys in the window: B capture background (silhouette models), R reset it, M mirror, Space pause,
-S screenshot, Ctrl+R record, Ctrl+O open model; drag in the video to move the box, scroll to resize it.
+S screenshot, Ctrl+R record, Ctrl+O open model, E explain (heat map of where the model looks); drag in the video to move the box, scroll to resize it.
 """
 
 
@@ -94,14 +95,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--output-csv and --output-video are for --headless runs; in the window use Record")
 
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    if not args.verbose:
-        # TensorFlow's C++ start-up chatter (oneDNN, CUDA probing) means nothing to a user; failures still raise.
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    quiet_libraries(args.verbose)
     try:
         return run_headless_cli(args) if args.headless else run_window_cli(args)
     except KeyboardInterrupt:
         return 130
-    except (SourceError, BundleError, DeviceError, ActionMapError, ActionsUnavailable, OSError) as exc:
+    except (SourceError, BundleError, DeviceError, ActionMapError, ActionsUnavailable, DisplayUnavailable, OSError) as exc:
         print(f"gesture-app: {exc}", file=sys.stderr)
         return 1
     except Exception as exc:  # the user gets one line; the traceback only with --verbose
@@ -149,6 +148,8 @@ def run_headless_cli(args) -> int:
 
 
 def run_window_cli(args) -> int:
+    # Before the camera is probed and Qt loaded: without a display Qt aborts the process.
+    require_display("gesture-app --headless --source SRC --output-csv PATH")
     from .qt.launch import run_app_window  # the window path is the only one that loads Qt
 
     actions = build_engine(args)  # a bad map, or --arm without a desktop, stops here with one line

@@ -16,6 +16,7 @@ that starts with a flag (`gesture-train --data DATA ...`) trains. The train flag
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import difflib
 import errno
@@ -28,6 +29,7 @@ from pathlib import Path
 import tomllib
 
 from cli_common import positive_float, positive_int
+from cli_common.quiet import quiet_libraries
 from models.dataset_rules import ClassNameError, parse_class_list
 from models.preprocess import INPUT_STYLES, MIN_INPUT_SIZE
 from models.schedule import SCHEDULE
@@ -111,8 +113,9 @@ def _class_list(text: str) -> list[str]:
 
 
 def _add_verbosity(p) -> None:
-    p.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
-    p.add_argument("-v", "--verbose", action="store_true", help="log details, and the traceback of an error")
+    p.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors (no progress)")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="log details, TensorFlow's and OpenCV's own messages, and the traceback of an error")
 
 
 def _add_train(commands) -> _Parser:
@@ -182,10 +185,11 @@ def _add_evaluate(commands) -> None:
     p.add_argument("--model", type=Path, help="model bundle folder (default: the bundled default model)")
     p.add_argument("--data", required=True, type=Path, help="labelled folder")
     p.add_argument("--split", choices=SPLIT_CHOICES, default="auto",
-                   help="which images: auto (test/ of a pre-split folder, else all), all, or one split of the "
-                   "documented seeded split (with --seed as used in training)")
-    p.add_argument("--seed", type=int, default=0, help="the training seed, for --split on a per-class folder")
-    p.add_argument("--json", type=Path, help="also write the metrics as JSON here")
+                   help="which images: auto (the test split of a pre-split folder or of the folder the bundle was "
+                   "trained on, else all), all, or one split of the documented seeded split")
+    p.add_argument("--seed", type=int, help="the seed of the split on a per-class folder (default: the one recorded "
+                   "in the bundle when DATA is its training folder, else 0)")
+    p.add_argument("--json", type=Path, help="also write the metrics as JSON here (\"scored\" says which images)")
     _add_verbosity(p)
     p.set_defaults(run=_run_evaluate, output_flag="--json")
 
@@ -361,6 +365,7 @@ def train_config(args: argparse.Namespace):
 
 
 def _setup_logging(quiet: bool, verbose: bool = False) -> None:
+    quiet_libraries(verbose)
     level = logging.WARNING if quiet else logging.INFO
     logging.basicConfig(level=level, format="%(message)s")  # no-op where handlers exist (tests, embedding apps)
     logging.getLogger().setLevel(level)
@@ -464,7 +469,7 @@ def _run_train(args) -> int:
     try:
         train_schedule(train_config(args))
     except (DatasetError, TrainingError, ValueError, FileNotFoundError) as exc:
-        log.error("error: %s", exc)
+        log.error("error: %s", exc, exc_info=args.verbose)
         return 2
     except KeyboardInterrupt:
         log.error("Interrupted. Finished epochs are kept; run the same command with --resume to continue.")
@@ -515,7 +520,8 @@ def _run_export(args) -> int:
     from .export import export_bundle
 
     try:
-        export_bundle(args.model, int8=args.int8, data=args.data, calibration_images=args.calibration_images)
+        export_bundle(args.model, int8=args.int8, data=args.data, calibration_images=args.calibration_images,
+                      verbose=args.verbose)
     except (BundleError, DatasetError) as exc:
         log.error("error: %s", exc)
         return 2
@@ -578,7 +584,8 @@ def main(argv: list[str] | None = None) -> int:
     _setup_logging(args.quiet, args.verbose)
     # The user gets one line saying what to do; the traceback only with -v.
     try:
-        return args.run(args)
+        with _log_above_progress_bars():
+            return args.run(args)
     except OSError as exc:  # a full disk, a folder without permission, a read-only disk
         log.error("error: %s", _os_error_line(exc, args), exc_info=args.verbose)
         return 1
@@ -589,6 +596,18 @@ def main(argv: list[str] | None = None) -> int:
         log.error("error: unexpected %s: %s (run with -v for the traceback, and please report it)",
                   type(exc).__name__, exc, exc_info=args.verbose)
         return 1
+
+
+@contextlib.contextmanager
+def _log_above_progress_bars():
+    """On a terminal, log lines print above the progress bars instead of through them."""
+    if not sys.stderr.isatty():
+        yield
+        return
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
+    with logging_redirect_tqdm():
+        yield
 
 
 if __name__ == "__main__":

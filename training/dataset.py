@@ -24,6 +24,8 @@ from models.dataset_rules import MIN_IMAGES_PER_CLASS, SPLIT_FOLDER_NAMES, SPLIT
 from models.images import UnreadableImageError, is_image_file, read_image_bgr
 from models.preprocess import Preprocessing
 
+from .progress import Progress
+
 log = logging.getLogger(__name__)
 
 # What `gesture-train evaluate --split` and `robustness --split` accept.
@@ -184,8 +186,9 @@ def _decode_all(paths: list[Path], preprocessing: Preprocessing, report: ScanRep
             return path, None, exc.reason
 
     images = {}
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool, Progress(len(paths), "reading images") as progress:
         for path, image_rgb, error in pool.map(decode, paths):
+            progress.update()
             if error is not None:
                 report.unreadable.append((path, error))
             else:
@@ -316,3 +319,14 @@ def load_labelled_folder(
         raise DatasetError(f"{root} holds no readable images in its class folders.")
     report.log_summary()
     return _make_split(items, images, preprocessing.input_size), tuple(classes), report
+
+
+def folder_layout(root: str | Path) -> str:
+    """'pre-split' (DATA/train|val|test/<class>/) or 'per-class' (DATA/<class>/)."""
+    return "per-class" if _find_split_folders(Path(root)) is None else "pre-split"
+
+
+def count_images(root: str | Path) -> dict[str, int]:
+    """{class: image files} of a per-class folder (listed, not decoded)."""
+    report = ScanReport()
+    return {name: len(_list_images(folder, report)) for name, folder in _class_folders(Path(root), None).items()}

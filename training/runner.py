@@ -13,6 +13,9 @@ Keras has every worker make) in a temporary folder that they remove when they fi
 from __future__ import annotations
 
 import hashlib
+import contextlib
+import contextvars
+import io
 import json
 import logging
 import math
@@ -41,6 +44,7 @@ from .devices import LOCAL, Distribution, make_distribution, set_mixed_precision
 from .evaluate import predict_probs
 from .explain import write_explain_page
 from .feature_cache import cached_features, can_cache, feature_batches, split_model
+from .progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -110,8 +114,39 @@ class EpochCheckpoint(keras.callbacks.Callback):
         reports.write_json(self.folder / CHECKPOINT_STATE, {"epochs_done": epoch + 1})
 
 
+# The whole schedule's step count while train_schedule runs: the epoch callbacks count into it
+# (a context variable rather than a parameter through every fit helper).
+_SCHEDULE: contextvars.ContextVar[Progress | None] = contextvars.ContextVar("schedule_progress", default=None)
+
+
+class StepProgress(keras.callbacks.Callback):
+    """A bar over each epoch's steps with the time left, and the schedule's count (Keras's own bar is off)."""
+
+    def __init__(self, run: RunSpec):
+        super().__init__()
+        self.run = run
+        self._epoch: Progress | None = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = Progress(self.run.steps_per_epoch, f"{self.run.name} epoch {epoch + 1}/{self.run.epochs}",
+                               "step", position=1)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._epoch.update()
+        schedule = _SCHEDULE.get()
+        if schedule is not None:
+            schedule.update()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self._epoch is not None:
+            self._epoch.close()
+
+    def on_train_end(self, logs=None):  # also when fit stops mid-epoch
+        self.on_epoch_end(None)
+
+
 class EpochLogger(keras.callbacks.Callback):
-    """One log line per epoch (Keras's own progress bar floods logs with a line per step)."""
+    """One log line per epoch, with the schedule's time left (Keras's own bar floods logs with a line per step)."""
 
     def __init__(self, run: RunSpec):
         super().__init__()
@@ -122,10 +157,12 @@ class EpochLogger(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
+        schedule = _SCHEDULE.get()
         log.info(
-            "%s epoch %d/%d: loss %.4f acc %.3f  val_loss %.4f val_acc %.3f  (%.1f s)",
+            "%s epoch %d/%d: loss %.4f acc %.3f  val_loss %.4f val_acc %.3f  (%.1f s)%s",
             self.run.name, epoch + 1, self.run.epochs, logs.get("loss", math.nan), logs.get("accuracy", math.nan),
             logs.get("val_loss", math.nan), logs.get("val_accuracy", math.nan), time.perf_counter() - self._start,
+            f"; schedule {schedule.status()}" if schedule is not None else "",
         )
 
 
@@ -147,7 +184,9 @@ def _prepare_run_dir(run_dir: Path, config: TrainConfig) -> str:
             f"{run_dir} already holds a finished run. Pass --resume to keep it and continue the schedule, "
             "--overwrite to train it again, or choose another --out folder."
         )
-    has_state = run_dir.exists() and any(run_dir.iterdir())
+    # Only trained state counts: a folder holding just config.json (a run stopped before its first
+    # epoch) has nothing to resume or lose.
+    has_state = any((run_dir / name).exists() for name in ("checkpoint", "history.csv", "bundle"))
     if has_state and config.overwrite:
         shutil.rmtree(run_dir)
     elif has_state and not config.resume:
@@ -239,11 +278,13 @@ def train_run(spec: RunSpec, dataset: Dataset, preprocessing: Preprocessing, con
         if not chief:
             return None
         log.info("%s: already complete, skipping (metrics in %s)", spec.name, run_dir / "metrics.json")
+        _skip_steps(spec, spec.epochs)
         return json.loads((run_dir / "metrics.json").read_text())
 
     keras.utils.set_random_seed(config.seed)
     if step == _REPORT:
         log.info("%s: training had finished; writing its reports", spec.name)
+        _skip_steps(spec, spec.epochs)
     else:
         if chief:
             if state == "fresh":
@@ -287,6 +328,7 @@ def _callbacks(spec: RunSpec, config: TrainConfig, run_dir: Path, model, chief: 
     callbacks = [
         EpochCheckpoint(run_dir / "checkpoint", saved=model),
         keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True),
+        StepProgress(spec),
         EpochLogger(spec),
     ]
     if config.tensorboard:
@@ -319,6 +361,14 @@ def _restore(spec: RunSpec, model, checkpoint, initial_epoch: int, distribution:
     distribution.sync_from_chief([*model.variables, *model.optimizer.variables])
     log.info("%s: resuming after epoch %d of %d (optimizer step %d)", spec.name, initial_epoch, spec.epochs,
              int(model.optimizer.iterations.numpy()))
+    _skip_steps(spec, initial_epoch)
+
+
+def _skip_steps(spec: RunSpec, epochs: int) -> None:
+    """Epochs the schedule will not train (finished earlier) leave its step count."""
+    schedule = _SCHEDULE.get()
+    if schedule is not None:
+        schedule.discount(epochs * spec.steps_per_epoch)
 
 
 def _fit(spec: RunSpec, model, train_ds, val_ds, val_batches: int, initial_epoch: int, config: TrainConfig,
@@ -447,6 +497,8 @@ def _write_reports(spec: RunSpec, bundle, dataset: Dataset, config: TrainConfig,
         "%s: test accuracy %.3f, macro F1 %.4f; reports in %s", spec.name, test_metrics["accuracy"],
         test_metrics["macro_f1"], run_dir,
     )
+    for why in reports.result_warnings(test_metrics).values():
+        log.warning("%s: %s.", spec.name, why)
     return metrics
 
 
@@ -462,8 +514,8 @@ def train_schedule(config: TrainConfig) -> dict[str, dict]:
     chief = distribution.is_chief
     # Resolved once, so each run's config.json records the mode it used, not "auto".
     config = replace(config, augment_on=resolve_augment_on(config.augment_on))
-    if chief and any(spec.init_from is None for spec in specs):
-        resolve_weights(config.weights)  # fail before the slow dataset load; other workers take the chief's
+    if chief:  # other workers take the chief's weights
+        _check_base_weights(specs, config.weights)  # before the slow dataset load, and before anything is written
     if config.tensorboard:
         _require_tensorboard()
     log.info("Device: %s", describe_device())
@@ -485,6 +537,9 @@ def train_schedule(config: TrainConfig) -> dict[str, dict]:
         workdir = Path(tempfile.mkdtemp(prefix=f"gesture-train-worker{distribution.worker.index}-"))
         log.info("Worker %d: temporary files in %s (removed at the end)", distribution.worker.index, workdir)
     results = {}
+    schedule = Progress(sum(spec.epochs * spec.steps_per_epoch for spec in specs), "schedule", "step", lines=False,
+                        position=0)
+    token = _SCHEDULE.set(schedule)
     try:
         if distribution.multi_worker:
             _check_same_data(dataset, config, distribution)
@@ -506,6 +561,8 @@ def train_schedule(config: TrainConfig) -> dict[str, dict]:
             ) from None
         raise
     finally:
+        _SCHEDULE.reset(token)
+        schedule.close()
         if not chief:
             shutil.rmtree(workdir, ignore_errors=True)
     return results
@@ -534,6 +591,32 @@ def _check_same_data(dataset: Dataset, config: TrainConfig, distribution: Distri
             f"({', '.join(f'{name} {sum(c.values())}' for name, c in dataset.counts().items())} images here). "
             "Every machine needs the same images at --data: a copy, or a shared folder."
         )
+
+
+def _check_base_weights(specs: list[RunSpec], weights) -> None:
+    """Resolve the base weights, fetching ImageNet's (once, into Keras's cache) if a run needs them.
+
+    Offline, the download fails here, with one line, instead of mid-run with a traceback and a
+    run folder that a rerun then takes for an unfinished run.
+    """
+    fresh = [spec for spec in specs if spec.init_from is None]
+    if not fresh:
+        return
+    if resolve_weights(weights) != "imagenet" or not any(spec.backbone == "vgg16" for spec in fresh):
+        return
+    log.info("Loading VGG16's ImageNet weights (downloaded once, 58 MB, into ~/.keras/models) ...")
+    try:
+        # Keras prints an unterminated "Downloading data from ..." and a progress bar on stdout.
+        with contextlib.redirect_stdout(io.StringIO()):
+            # The smallest input VGG16 takes: the same weights file as at 224 px.
+            keras.applications.VGG16(include_top=False, weights="imagenet", input_shape=(32, 32, 3))
+    except Exception as exc:  # Keras raises a bare Exception for a failed download
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise TrainingError(
+            f"Could not get VGG16's ImageNet weights ({reason}); nothing was written. "
+            "Train without them with --weights none (random start, much lower accuracy), or pass --weights PATH "
+            "to a copy of vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5 (Keras keeps it in ~/.keras/models/)."
+        ) from exc
 
 
 def _require_tensorboard() -> None:

@@ -337,7 +337,7 @@ class MainWindow(QMainWindow):
         keeps = f"Still using {self.model_name}." if self.model_name else "No model is loaded; the video keeps playing."
         self._restore_banner()
         if not self.model_name:
-            self.show_banner(f"No model loaded ({Path(path).name} could not be used). Open one with Open model….")
+            self.show_banner(f"No model loaded ({Path(path).name} could not be used). Open one with Open model… (Ctrl+O).")
         box = QMessageBox(QMessageBox.Icon.Warning, "Cannot load the model", f"{message}\n\n{keeps}", QMessageBox.StandardButton.Ok, self)
         # open(), not exec(): a modal loop here would stall the video behind the dialog.
         box.open()
