@@ -15,10 +15,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from models.atomic_files import atomic_write, exclusive_lock
-from models.dataset_rules import MANIFEST_FIELDS, MANIFEST_NAME
+from models.dataset_rules import MANIFEST_FIELDS as BASE_FIELDS
+from models.dataset_rules import MANIFEST_LANDMARKS_FIELD, MANIFEST_NAME
 from models.images import is_image_file
 
 LOCK_NAME = ".gesture-capture.lock"
+# The columns this tool writes: the dataset rules' fields, then their optional landmarks column
+# (a manifest without it is rewritten with it, empty, when the folder is opened).
+MANIFEST_FIELDS = (*BASE_FIELDS, MANIFEST_LANDMARKS_FIELD)
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,7 @@ class SavedImage:
     region: str = ""
     input_style: str = ""
     full_frame_path: Path | None = None
+    landmarks: str = ""  # the manifest's landmarks cell (models.dataset_rules.format_landmarks); "" not recorded
 
 
 @dataclass
@@ -72,11 +77,13 @@ class Manifest:
             "region": saved.region,
             "input_style": saved.input_style,
             "full_frame": self.relative(saved.full_frame_path) if saved.full_frame_path else "",
+            MANIFEST_LANDMARKS_FIELD: saved.landmarks,
         }
 
     def saved_image(self, row: dict[str, str]) -> SavedImage:
         full_frame = self.root / row["full_frame"] if row["full_frame"] else None
-        return SavedImage(self.root / row["file"], row["class"], row["time"], row["source"], row["region"], row["input_style"], full_frame)
+        return SavedImage(self.root / row["file"], row["class"], row["time"], row["source"], row["region"], row["input_style"], full_frame,
+                          row.get(MANIFEST_LANDMARKS_FIELD, ""))
 
     def read(self) -> list[dict[str, str]]:
         """The rows, under the lock."""
@@ -142,6 +149,7 @@ class Manifest:
                 kept.append({
                     "file": relative, "class": class_name, "time": stamp.isoformat(timespec="milliseconds"),
                     "source": "found on disk", "region": "", "input_style": "", "full_frame": "",
+                    MANIFEST_LANDMARKS_FIELD: "",
                 })
                 seen.add(relative)
                 report.rows_added += 1
