@@ -131,22 +131,23 @@ def run_headless(args, writer: DatasetWriter) -> int:
     total = writer.count(class_name)
     print(f"Saved {summary.saved} images of {class_name!r} to {writer.root / class_name}; {class_name!r} now has {total} (target {args.target}).")
     if capturer.locating:
-        print(f"Skipped {summary.no_hand} of {summary.saved + summary.skipped} frames looked at: no hand in view.")
+        print(f"Skipped {summary.no_hand} of the {summary.saved + summary.skipped} frames looked at: no hand in view.")
     if summary.saved < args.count:
-        hint = _skipped_hint(summary)
-        logger.error(
-            "The source ended after %d frames, so only %d of %d images were saved%s; use a longer source or a smaller --every.",
-            summary.frames, summary.saved, args.count, hint,
-        )
+        advice = "use a longer source or a smaller --every"
+        if summary.no_hand:
+            advice += ", keep the hand in the picture, or save the box whatever is in it with --locate off"
+        logger.error("The source ended after %d frames, so only %d of %d images were saved%s; %s.",
+                     summary.frames, summary.saved, args.count, _skipped_hint(summary), advice)
         return 1
     return 0
 
 
 def _skipped_hint(summary) -> str:
+    """' (of the 20 frames looked at, 12 had no hand in view)', or '' when none was skipped."""
     reasons = [f"{summary.no_hand} had no hand in view" if summary.no_hand else "",
                f"{summary.skipped - summary.no_hand} had too little hand" if summary.skipped > summary.no_hand else ""]
-    reasons = [reason for reason in reasons if reason]
-    return f" ({' and '.join(reasons)} of the frames looked at)" if reasons else ""
+    looked_at = summary.saved + summary.skipped
+    return f" (of the {looked_at} frames looked at, {' and '.join(r for r in reasons if r)})" if summary.skipped else ""
 
 
 def run_window(args, writer: DatasetWriter, classes: list[str]) -> int:
