@@ -18,7 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from models.atomic_files import TEMP_PREFIX, fsync_directory, write_new_file
+from models.atomic_files import TEMP_PREFIX, fsync_directory, interrupts_deferred, remove_quietly, write_new_file
 from models.dataset_rules import MANIFEST_NAME, ClassNameError, validate_class_name
 from models.images import is_image_file
 
@@ -125,38 +125,40 @@ class DatasetWriter:
         name = _new_name(class_name, stamp, suffix)
         data = self._encode(image_bgr)
         frame_data = self._encode(full_frame_bgr) if full_frame_bgr is not None else None
-        # The temporary name is this writer's own (pid + random), not derived from the final
-        # name: two processes proposing the same final name must not share a temp file.
         temp_name = f"{TEMP_PREFIX}{os.getpid()}-{secrets.token_hex(6)}{suffix}"
         temps = [folder / temp_name] + ([frame_folder / temp_name] if frame_data is not None else [])
         placed: list[Path] = []
+        committed = False
+        # Everything happens under the folder's lock, temporaries included: a temporary that
+        # another opening of the folder sees (under the same lock) was left by a dead process.
+        # The commit point is the manifest row; Ctrl+C is held back until the image and its row
+        # are both written or both undone.
         try:
-            try:
-                folder.mkdir(parents=True, exist_ok=True)
-                write_new_file(temps[0], data)
-                if frame_data is not None:
-                    frame_folder.mkdir(parents=True, exist_ok=True)
-                    write_new_file(temps[1], frame_data)
-                with self.manifest.lock():
+            with self.manifest.lock(), interrupts_deferred():
+                try:
+                    folder.mkdir(parents=True, exist_ok=True)
+                    write_new_file(temps[0], data)
+                    if frame_data is not None:
+                        frame_folder.mkdir(parents=True, exist_ok=True)
+                        write_new_file(temps[1], frame_data)
                     while (folder / name).exists() or (frame_folder / name).exists():
                         name = _new_name(class_name, _now(), suffix)
                     for temp in temps:
                         os.replace(temp, temp.parent / name)
                         placed.append(temp.parent / name)
-                    fsync_directory(folder)
+                    for path in placed:
+                        fsync_directory(path.parent)
                     saved = SavedImage(placed[0], class_name, stamp.isoformat(timespec="milliseconds"), source, region, input_style,
                                        placed[1] if frame_data is not None else None)
-                    self.manifest.append(self.manifest.row_for(saved))
-            except OSError as exc:
-                raise describe_os_error(exc, folder / name) from exc
-        except BaseException:
-            # Roll back: an image without its manifest row would make the two disagree.
-            for path in placed:
-                path.unlink(missing_ok=True)
-            raise
-        finally:
-            for temp in temps:
-                temp.unlink(missing_ok=True)
+                    self.manifest.append(self.manifest.row_for(saved))  # the whole row or nothing
+                    committed = True
+                finally:
+                    if not committed:
+                        # Roll back: an image without its manifest row would make the two disagree.
+                        for path in [*placed, *temps]:
+                            remove_quietly(path)
+        except OSError as exc:
+            raise describe_os_error(exc, folder / name) from exc
         logger.debug("saved %s", saved.path)
         return saved
 
