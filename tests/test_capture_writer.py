@@ -149,7 +149,7 @@ def test_failed_manifest_append_rolls_the_image_back(tmp_path, monkeypatch):
     [
         (OSError(errno.ENOSPC, "No space left on device"), "disk is full"),
         (PermissionError(errno.EACCES, "Permission denied"), "No permission to write"),
-        (OSError(errno.EROFS, "Read-only file system"), "No permission to write"),
+        (OSError(errno.EROFS, "Read-only file system"), "read-only file system"),
         (OSError(errno.EIO, "Input/output error"), "Input/output error"),
     ],
 )

@@ -94,3 +94,68 @@ def test_ctrl_c_during_capture_leaves_each_image_with_its_row(tmp_path, long_cli
         assert process.returncode == 130, stderr
         rows = assert_files_match_rows(out)
         assert rows, f"attempt {attempt}: nothing was saved"
+
+
+# -- 2: a read-only file system is a message, not a traceback ------------------------------------
+
+
+def capture_main(*argv):
+    from gesture_app import capture_cli
+
+    return capture_cli.main(["--headless", *map(str, argv)])
+
+
+def test_read_only_file_system_is_a_message_when_clean_up_fails_too(tmp_path, long_clip, monkeypatch, capsys):
+    import errno
+
+    assert capture_main("--source", long_clip, "--out", tmp_path, "--class", "ok", "--count", 2) == 0
+    real_open = os.open
+
+    def read_only_open(path, flags, *args, **kwargs):
+        if flags & os.O_CREAT and Path(path).parent == tmp_path / "ok":
+            raise OSError(errno.EROFS, "Read-only file system", str(path))
+        return real_open(path, flags, *args, **kwargs)
+
+    def read_only_unlink(self, missing_ok=False):
+        raise OSError(errno.EROFS, "Read-only file system", str(self))  # Linux says EROFS even for a missing file
+
+    monkeypatch.setattr(os, "open", read_only_open)
+    monkeypatch.setattr(Path, "unlink", read_only_unlink)
+    capsys.readouterr()
+    assert capture_main("--source", long_clip, "--out", tmp_path, "--class", "ok", "--count", 2) == 1
+    err = capsys.readouterr().err
+    assert "read-only" in err and "intact" in err and "Traceback" not in err
+
+
+@pytest.fixture
+def read_only_mount(tmp_path):
+    """A folder that becomes read-only on request (a bind mount; root only). Skips where mounting is not allowed."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    mounted = []
+
+    def make_read_only():
+        for command in (["mount", "--bind", str(folder), str(folder)], ["mount", "-o", "remount,ro,bind", str(folder)]):
+            result = subprocess.run(command, capture_output=True, text=True)
+            if result.returncode != 0:
+                if mounted:
+                    subprocess.run(["umount", str(folder)], capture_output=True)
+                pytest.skip(f"cannot make a read-only mount here: {result.stderr.strip()}")
+            mounted.append(command)
+
+    yield folder, make_read_only
+    if mounted:
+        subprocess.run(["umount", str(folder)], capture_output=True)
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="bind mounts need root")
+def test_read_only_mount_is_a_message(read_only_mount, long_clip):
+    folder, make_read_only = read_only_mount
+    out = folder / "d"
+    assert capture_main("--source", long_clip, "--out", out, "--class", "ok", "--count", 2) == 0
+    make_read_only()
+    process = start_capture(long_clip, out)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 1
+    assert "read-only" in stderr and "Traceback" not in stderr, stderr
+    assert "'ok' now has 2" in stdout

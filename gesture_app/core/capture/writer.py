@@ -196,7 +196,7 @@ class DatasetWriter:
         except OSError as exc:
             if is_permission_error(exc):
                 # A read-only dataset can still be counted; saving will report the problem.
-                logger.warning("Cannot update %s: %s", self.manifest.path, exc)
+                logger.warning("Cannot update %s (%s); counting what is there, but saving will fail.", self.manifest.path, exc.strerror or exc)
                 report.classes = self.classes_on_disk()
                 return report
             raise describe_os_error(exc, self.manifest.path) from exc
