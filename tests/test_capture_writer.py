@@ -238,7 +238,8 @@ def test_reopening_reconciles_the_manifest_with_the_disk(tmp_path):
 
     reopened = DatasetWriter(tmp_path)
     report = reopened.last_reconcile
-    assert (report.rows_dropped, report.rows_added, report.temps_removed) == (1, 1, 1)
+    # Dropped: the deleted image's row and the cut row (its image never made it); repaired: the cut line.
+    assert (report.rows_dropped, report.rows_added, report.rows_repaired, report.temps_removed) == (2, 1, 1, 1)
     assert reopened.counts() == {"cool": 2, "fist": 1}
     files = sorted(row["file"] for row in manifest_rows(tmp_path))
     assert files == sorted([f"cool/{saved[1].path.name}", f"cool/{saved[2].path.name}", "fist/from_elsewhere.jpg"])

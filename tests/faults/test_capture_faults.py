@@ -159,3 +159,97 @@ def test_read_only_mount_is_a_message(read_only_mount, long_clip):
     assert process.returncode == 1
     assert "read-only" in stderr and "Traceback" not in stderr, stderr
     assert "'ok' now has 2" in stdout
+
+
+# -- 5: a full disk at the manifest never leaves half a row --------------------------------------
+
+
+def crop_bgr(seed=0, size=16):
+    rng = np.random.default_rng(seed)
+    return np.broadcast_to(rng.integers(30, 220, size=3), (size, size, 3)).astype(np.uint8).copy()
+
+
+def test_a_row_cut_short_is_never_glued_to_the_next_one(tmp_path):
+    from gesture_app.core.capture import DatasetWriter
+
+    writer = DatasetWriter(tmp_path)
+    first = writer.save("ok", crop_bgr(1), source="cam")
+    with open(tmp_path / "manifest.csv", "a", encoding="utf-8") as handle:
+        handle.write("ok/ghost.jpg,ok,2025-01-01T00:0")  # a failed append whose image was rolled back
+    second = DatasetWriter(tmp_path).save("ok", crop_bgr(2), source="cam")  # the next run
+    DatasetWriter(tmp_path)  # and a later open
+    rows = rows_on_disk(tmp_path)
+    assert [(row["file"], row["source"]) for row in rows] == [
+        (f"ok/{first.path.name}", "cam"), (f"ok/{second.path.name}", "cam"),  # both with their metadata
+    ]
+
+
+def test_a_row_cut_short_keeps_what_survived_of_it(tmp_path):
+    from gesture_app.core.capture import DatasetWriter
+
+    writer = DatasetWriter(tmp_path)
+    saved = [writer.save("ok", crop_bgr(i), source="cam", region="1 2 3 4 of 9x9") for i in range(2)]
+    manifest = tmp_path / "manifest.csv"
+    text = manifest.read_text(encoding="utf-8")
+    cut = text.rindex(",cam,") + 3  # the last row cut inside its source field (a power cut mid-append)
+    manifest.write_text(text[:cut], encoding="utf-8")
+    report = DatasetWriter(tmp_path).last_reconcile
+    assert report.changed
+    rows = rows_on_disk(tmp_path)
+    assert [row["file"] for row in rows] == [f"ok/{s.path.name}" for s in saved]
+    assert rows[1]["time"] == saved[1].time and rows[1]["source"] != "found on disk"  # not replaced by a stand-in
+    assert manifest.read_text(encoding="utf-8").endswith("\n")
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 256 KiB tmpfs (root only); skips where mounting is not allowed."""
+    folder = tmp_path / "small"
+    folder.mkdir()
+    result = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(folder)], capture_output=True, text=True)
+    if result.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {result.stderr.strip()}")
+    yield folder
+    subprocess.run(["umount", str(folder)], capture_output=True)
+
+
+def fill(disk, leave_bytes=0):
+    """Fill the disk with a filler file, then free `leave_bytes` again."""
+    filler = disk / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
+    try:
+        while os.write(fd, b"\0" * 4096):
+            pass
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+    if leave_bytes:
+        os.truncate(filler, filler.stat().st_size - leave_bytes)
+    return filler
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="mounting a tmpfs needs root")
+def test_disk_full_at_the_manifest_leaves_no_partial_row(small_disk, capsys):
+    from gesture_app.core.capture import DatasetWriteError, DatasetWriter
+
+    out = small_disk / "d"
+    writer = DatasetWriter(out, image_format="png")
+    saved = [writer.save("ok", crop_bgr(i), source="cam") for i in range(2)]
+    # Pad the last row so the manifest ends 20 bytes short of a page: the next row needs a new page.
+    manifest = out / "manifest.csv"
+    rows = rows_on_disk(out)
+    rows[-1]["source"] = "cam"
+    writer.manifest.rewrite(rows)
+    rows[-1]["source"] = "c" * (4096 - 20 - manifest.stat().st_size + 3)
+    writer.manifest.rewrite(rows)
+    assert manifest.stat().st_size == 4096 - 20
+    before = manifest.read_bytes()
+    filler = fill(small_disk, leave_bytes=4096)  # room for one small image, none for the manifest's next page
+    with pytest.raises(DatasetWriteError, match="disk is full"):
+        writer.save("ok", crop_bgr(5))
+    assert manifest.read_bytes() == before  # the whole row or nothing
+    assert sorted(p.name for p in (out / "ok").iterdir()) == sorted(s.path.name for s in saved)
+    filler.unlink()
+    again = DatasetWriter(out, image_format="png").save("ok", crop_bgr(6), source="cam")
+    assert [row["file"] for row in rows_on_disk(out)] == [f"ok/{s.path.name}" for s in [*saved, again]]

@@ -8,7 +8,9 @@ and a rewrite replaces the whole file atomically.
 from __future__ import annotations
 
 import csv
+import errno
 import io
+import logging
 import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -17,6 +19,8 @@ from pathlib import Path
 from models.atomic_files import atomic_write, exclusive_lock
 from models.dataset_rules import MANIFEST_FIELDS, MANIFEST_NAME
 from models.images import is_image_file
+
+logger = logging.getLogger(__name__)
 
 LOCK_NAME = ".gesture-capture.lock"
 
@@ -40,12 +44,13 @@ class ReconcileReport:
 
     rows_dropped: int = 0  # rows whose image file is gone
     rows_added: int = 0  # image files that had no row
+    rows_repaired: int = 0  # lines cut short (salvaged) or garbled (skipped)
     temps_removed: int = 0  # temporary files left by an interrupted run
     classes: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
-        return bool(self.rows_dropped or self.rows_added)
+        return bool(self.rows_dropped or self.rows_added or self.rows_repaired)
 
 
 class Manifest:
@@ -86,15 +91,37 @@ class Manifest:
     # -- the caller holds the lock ---------------------------------------------------------------
 
     def read_rows(self) -> list[dict[str, str]]:
-        if not self.path.exists():
-            return []
-        with open(self.path, newline="", encoding="utf-8") as handle:
-            rows = []
-            for row in csv.DictReader(handle):
-                if not row.get("file") or None in row.values():
-                    continue  # a line cut short by a crash mid-append
+        return self._read()[0]
+
+    def _read(self) -> tuple[list[dict[str, str]], int]:
+        """(rows, damaged lines): a last line cut short is salvaged, a garbled line skipped.
+
+        A last line without its newline is a row whose append was cut short (a power cut, or a
+        full disk where cutting the file back failed too): every field but the last, which the
+        cut may have gone through, is kept, and the reconcile drops the row if its image is not
+        on disk. A line with too many fields was glued onto such a line by an older version; it
+        cannot be split safely, so it is skipped and its image comes back as "found on disk".
+        """
+        try:
+            with open(self.path, newline="", encoding="utf-8", errors="replace") as handle:
+                text = handle.read()
+        except FileNotFoundError:
+            return [], 0
+        records = list(csv.reader(io.StringIO(text)))
+        rows, damaged = [], 0
+        torn = bool(text) and not text.endswith(("\n", "\r"))
+        for number, fields in enumerate(records[1:], start=2):
+            if torn and number == len(records):
+                fields = fields[:-1]
+                damaged += 1
+            elif len(fields) != len(MANIFEST_FIELDS):
+                damaged += 1
+                if len(fields) > len(MANIFEST_FIELDS):
+                    continue
+            row = dict(zip(MANIFEST_FIELDS, fields))
+            if row.get("file"):
                 rows.append({key: row.get(key) or "" for key in MANIFEST_FIELDS})
-            return rows
+        return rows, damaged
 
     def header_ok(self) -> bool:
         try:
@@ -104,16 +131,38 @@ class Manifest:
             return False
 
     def append(self, row: dict[str, str]) -> None:
-        """Append one row with flush + fsync (a header first when the file is new)."""
+        """Append one row whole or not at all, fsynced (a header first when the file is new).
+
+        The row goes out in one write; when the disk fills part-way the file is cut back to its
+        old length, so a failed append never leaves half a row for the next one to be glued onto.
+        """
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=MANIFEST_FIELDS, lineterminator="\n")
-        if not self.path.exists() or self.path.stat().st_size == 0:
-            writer.writeheader()
-        writer.writerow(row)
-        with open(self.path, "a", newline="", encoding="utf-8") as handle:
-            handle.write(buffer.getvalue())
-            handle.flush()
-            os.fsync(handle.fileno())
+        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o644)
+        try:
+            size = os.fstat(fd).st_size
+            if size == 0:
+                writer.writeheader()
+            else:
+                os.lseek(fd, size - 1, os.SEEK_SET)
+                if os.read(fd, 1) not in (b"\n", b"\r"):
+                    buffer.write("\n")  # a cut row that could not be cut back: it stays a line of its own
+            writer.writerow(row)
+            data = buffer.getvalue().encode("utf-8")
+            try:
+                written = os.write(fd, data)
+                if written != len(data):
+                    raise OSError(errno.ENOSPC, f"No space left on device (wrote {written} of {len(data)} bytes of a row)")
+                os.fsync(fd)
+            except BaseException:
+                try:
+                    os.ftruncate(fd, size)
+                    os.fsync(fd)
+                except OSError as exc:  # the next open repairs the cut line
+                    logger.warning("could not cut %s back after a failed append: %s", self.path, exc)
+                raise
+        finally:
+            os.close(fd)
 
     def rewrite(self, rows: list[dict[str, str]]) -> None:
         """Replace the whole manifest atomically."""
@@ -124,7 +173,8 @@ class Manifest:
 
     def match_files(self, files_by_class: dict[str, list[Path]], report: ReconcileReport) -> None:
         """Drop rows whose file is gone (or repeated), add rows for files without one; counted in `report`."""
-        rows = self.read_rows()
+        rows, damaged = self._read()
+        report.rows_repaired += damaged
         seen: set[str] = set()
         kept = []
         for row in rows:

@@ -202,8 +202,9 @@ class DatasetWriter:
             raise describe_os_error(exc, self.manifest.path) from exc
         if report.changed or report.temps_removed:
             logger.info(
-                "%s: manifest reconciled (%d rows for missing files dropped, %d files added, %d temporary files removed)",
-                self.root, report.rows_dropped, report.rows_added, report.temps_removed,
+                "%s: manifest reconciled (%d rows for missing files dropped, %d files added, %d damaged lines repaired, "
+                "%d temporary files removed)",
+                self.root, report.rows_dropped, report.rows_added, report.rows_repaired, report.temps_removed,
             )
         return report
 
