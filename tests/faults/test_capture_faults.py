@@ -253,3 +253,73 @@ def test_disk_full_at_the_manifest_leaves_no_partial_row(small_disk, capsys):
     filler.unlink()
     again = DatasetWriter(out, image_format="png").save("ok", crop_bgr(6), source="cam")
     assert [row["file"] for row in rows_on_disk(out)] == [f"ok/{s.path.name}" for s in [*saved, again]]
+
+
+# -- 8: leftovers of a killed run are cleared on the next open ------------------------------------
+
+
+def test_a_temp_file_left_by_kill_9_is_removed_on_the_next_open(tmp_path):
+    from gesture_app.core.capture import DatasetWriter
+
+    DatasetWriter(tmp_path).save("ok", crop_bgr(0), full_frame_bgr=crop_bgr(1, size=40))
+    left = [tmp_path / "ok" / ".tmp-999999-0123456789ab.jpg", tmp_path / ".full-frames" / "ok" / ".tmp-999999-0123456789ab.jpg",
+            tmp_path / ".tmp-manifest-999999-01234567.csv"]
+    for path in left:
+        path.write_bytes(b"half an image")  # just now: the README says the next open removes them
+    report = DatasetWriter(tmp_path).last_reconcile
+    assert report.temps_removed == 3 and not any(path.exists() for path in left)
+
+
+def _capture_while_others_open(root, count):
+    """Child process: save `count` images while the parent keeps opening the folder."""
+    from gesture_app.core.capture import DatasetWriter
+
+    writer = DatasetWriter(root)
+    for i in range(count):
+        writer.save("ok", crop_bgr(i), full_frame_bgr=crop_bgr(i, size=64))
+
+
+def test_opening_a_folder_never_removes_a_running_captures_temp_files(tmp_path):
+    import multiprocessing
+
+    from gesture_app.core.capture import DatasetWriter
+
+    DatasetWriter(tmp_path)
+    child = multiprocessing.get_context("spawn").Process(target=_capture_while_others_open, args=(tmp_path, 60))
+    child.start()
+    opened = 0
+    while child.is_alive():
+        DatasetWriter(tmp_path)  # each open sweeps leftovers, under the same lock the capture holds
+        opened += 1
+    child.join()
+    assert child.exitcode == 0  # no save lost its temporary to a sweep
+    assert opened > 1
+    rows = assert_files_match_rows(tmp_path)
+    assert len(rows) == 60
+
+
+def test_orphan_full_frames_are_reconciled(tmp_path):
+    from gesture_app.core.capture import DatasetWriter
+
+    writer = DatasetWriter(tmp_path)
+    deleted, unlisted, moved, lost_frame = (
+        writer.save("ok", crop_bgr(i), source="cam", full_frame_bgr=crop_bgr(i, size=40)) for i in range(4)
+    )
+    deleted.path.unlink()  # the crop deleted by hand: its full frame goes too
+    rows = [row for row in rows_on_disk(tmp_path) if row["file"] != f"ok/{unlisted.path.name}"]
+    writer.manifest.rewrite(rows)  # killed after both renames, before the row: found again, with its frame
+    (tmp_path / "fist").mkdir()
+    moved.path.rename(tmp_path / "fist" / moved.path.name)  # relabelled by hand: its frame follows
+    lost_frame.full_frame_path.unlink()  # a frame deleted by hand: the row forgets it
+
+    report = DatasetWriter(tmp_path).last_reconcile
+    assert (report.frames_removed, report.frames_linked, report.frames_moved, report.frames_unlinked) == (1, 1, 1, 1)
+    rows = {row["file"]: row for row in rows_on_disk(tmp_path)}
+    assert rows[f"ok/{unlisted.path.name}"]["full_frame"] == f".full-frames/ok/{unlisted.path.name}"
+    assert rows[f"fist/{moved.path.name}"]["full_frame"] == f".full-frames/fist/{moved.path.name}"
+    assert rows[f"ok/{lost_frame.path.name}"]["full_frame"] == ""
+    assert not deleted.full_frame_path.exists()
+    linked = sorted(row["full_frame"] for row in rows.values() if row["full_frame"])
+    on_disk = sorted(p.relative_to(tmp_path).as_posix() for p in (tmp_path / ".full-frames").rglob("*") if p.is_file())
+    assert linked == on_disk
+    assert DatasetWriter(tmp_path).last_reconcile.changed is False

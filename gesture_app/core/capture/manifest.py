@@ -23,6 +23,8 @@ from models.images import is_image_file
 logger = logging.getLogger(__name__)
 
 LOCK_NAME = ".gesture-capture.lock"
+# Hidden, so training (which reads class folders) never mistakes full frames for a class.
+FULL_FRAMES_DIR = ".full-frames"
 
 
 @dataclass(frozen=True)
@@ -46,11 +48,16 @@ class ReconcileReport:
     rows_added: int = 0  # image files that had no row
     rows_repaired: int = 0  # lines cut short (salvaged) or garbled (skipped)
     temps_removed: int = 0  # temporary files left by an interrupted run
+    frames_linked: int = 0  # full frames given back to their image's row (killed before the row was written)
+    frames_moved: int = 0  # full frames moved after their image was moved to another class by hand
+    frames_removed: int = 0  # full frames whose image was deleted by hand
+    frames_unlinked: int = 0  # rows whose full frame was deleted by hand
     classes: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
-        return bool(self.rows_dropped or self.rows_added or self.rows_repaired)
+        return bool(self.rows_dropped or self.rows_added or self.rows_repaired or self.frames_linked or self.frames_moved
+                    or self.frames_removed or self.frames_unlinked)
 
 
 class Manifest:
@@ -171,8 +178,11 @@ class Manifest:
             writer.writeheader()
             writer.writerows(rows)
 
-    def match_files(self, files_by_class: dict[str, list[Path]], report: ReconcileReport) -> None:
-        """Drop rows whose file is gone (or repeated), add rows for files without one; counted in `report`."""
+    def match_files(self, files_by_class: dict[str, list[Path]], report: ReconcileReport, full_frames: list[Path] = ()) -> None:
+        """Drop rows whose file is gone (or repeated), add rows for files without one; counted in `report`.
+
+        `full_frames`: the files under .full-frames/; each ends up in its image's row or is removed.
+        """
         rows, damaged = self._read()
         report.rows_repaired += damaged
         seen: set[str] = set()
@@ -195,5 +205,32 @@ class Manifest:
                 })
                 seen.add(relative)
                 report.rows_added += 1
+        self._match_full_frames(kept, full_frames, report)
         if report.changed or (rows and not self.header_ok()) or (kept and not rows):
             self.rewrite(kept)
+
+    def _match_full_frames(self, rows: list[dict[str, str]], full_frames, report: ReconcileReport) -> None:
+        """Every full frame belongs to one row and every row's full frame exists (a frame is named as its image)."""
+        for row in rows:
+            if row["full_frame"] and not (self.root / row["full_frame"]).is_file():
+                row["full_frame"] = ""
+                report.frames_unlinked += 1
+        linked = {row["full_frame"] for row in rows if row["full_frame"]}
+        by_name = {Path(row["file"]).name: row for row in rows if not row["full_frame"]}
+        for frame in full_frames:
+            relative = self.relative(frame)
+            if relative in linked:
+                continue
+            row = by_name.pop(frame.name, None)
+            if row is None:
+                frame.unlink()  # its image was deleted, as the window's Delete does with both
+                report.frames_removed += 1
+                continue
+            wanted = self.root / FULL_FRAMES_DIR / row["class"] / frame.name
+            if wanted != frame:
+                wanted.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(frame, wanted)
+                report.frames_moved += 1
+            else:
+                report.frames_linked += 1
+            row["full_frame"] = self.relative(wanted)

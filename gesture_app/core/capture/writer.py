@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -23,14 +22,10 @@ from models.dataset_rules import MANIFEST_NAME, ClassNameError, validate_class_n
 from models.images import is_image_file
 
 from .errors import DatasetWriteError, describe_os_error, is_permission_error
-from .manifest import Manifest, ReconcileReport, SavedImage
+from .manifest import FULL_FRAMES_DIR, Manifest, ReconcileReport, SavedImage
 
 logger = logging.getLogger(__name__)
 
-# Hidden, so training (which reads class folders) never mistakes full frames for a class.
-FULL_FRAMES_DIR = ".full-frames"
-# A temporary file this old was left by a crashed run (writing one takes milliseconds).
-STALE_TEMP_SECONDS = 600
 IMAGE_FORMATS = {"jpg": ".jpg", "png": ".png"}
 DEFAULT_JPEG_QUALITY = 95
 
@@ -184,15 +179,18 @@ class DatasetWriter:
     def reconcile(self) -> ReconcileReport:
         """Make the manifest match the disk: drop rows whose file is gone, add rows for files without one.
 
-        Also removes temporary files an interrupted run left behind. Safe to call while another
-        run records into the same folder (it takes the same lock).
+        Also removes the temporary files of a run that was killed, and full frames whose image
+        was deleted. Safe to call while another run records into the same folder: it takes the
+        same lock, and a run writes its temporaries only while holding it.
         """
         report = ReconcileReport()
         try:
             with self.manifest.lock():
-                report.temps_removed = self._remove_stale_temps()
+                report.temps_removed = self._remove_temps()
                 report.classes = self.classes_on_disk()
-                self.manifest.match_files({name: self.image_files(name) for name in report.classes}, report)
+                frames_root = self.root / FULL_FRAMES_DIR
+                full_frames = sorted(path for path in frames_root.glob("*/*") if is_image_file(path)) if frames_root.is_dir() else []
+                self.manifest.match_files({name: self.image_files(name) for name in report.classes}, report, full_frames)
         except OSError as exc:
             if is_permission_error(exc):
                 # A read-only dataset can still be counted; saving will report the problem.
@@ -203,14 +201,15 @@ class DatasetWriter:
         if report.changed or report.temps_removed:
             logger.info(
                 "%s: manifest reconciled (%d rows for missing files dropped, %d files added, %d damaged lines repaired, "
-                "%d temporary files removed)",
+                "%d temporary files removed; full frames: %d linked, %d moved, %d removed with their image, %d missing)",
                 self.root, report.rows_dropped, report.rows_added, report.rows_repaired, report.temps_removed,
+                report.frames_linked, report.frames_moved, report.frames_removed, report.frames_unlinked,
             )
         return report
 
-    def _remove_stale_temps(self) -> int:
+    def _remove_temps(self) -> int:
+        """Remove every temporary file; the caller holds the lock, so none belongs to a live save."""
         removed = 0
-        cutoff = time.time() - STALE_TEMP_SECONDS
         folders = [self.root, *(p for p in self.root.iterdir() if p.is_dir())]
         frames_root = self.root / FULL_FRAMES_DIR
         if frames_root.is_dir():
@@ -218,7 +217,7 @@ class DatasetWriter:
         for folder in folders:
             for path in folder.glob(f"{TEMP_PREFIX}*"):
                 try:
-                    if path.is_file() and path.stat().st_mtime < cutoff:
+                    if path.is_file():
                         path.unlink()
                         removed += 1
                 except OSError:
