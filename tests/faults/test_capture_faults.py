@@ -34,10 +34,11 @@ def long_clip(tmp_path_factory):
     return path
 
 
-def start_capture(clip, out, *extra):
+def start_capture(clip, out, *extra, count=20000):
+    """`gesture-capture --headless` into out/ok in a process of its own (a long --count: it runs until signalled)."""
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     argv = [sys.executable, "-m", "gesture_app.capture_cli", "--headless", "--source", str(clip), "--out", str(out),
-            "--class", "ok", "--count", "20000", *extra]
+            "--class", "ok", "--count", str(count), *extra]
     return subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -94,6 +95,44 @@ def test_ctrl_c_during_capture_leaves_each_image_with_its_row(tmp_path, long_cli
         assert process.returncode == 130, stderr
         rows = assert_files_match_rows(out)
         assert rows, f"attempt {attempt}: nothing was saved"
+        assert f"saved {len(rows)} images of 'ok'" in stdout  # the summary counts exactly what is on disk
+
+
+# -- kill -9 and concurrent runs (these already held; kept so they keep holding) -----------------
+
+
+def test_kill_9_during_capture_leaves_no_corrupt_image(tmp_path, long_clip):
+    from gesture_app.core.capture import DatasetWriter
+    from models.images import read_image_bgr
+
+    out = tmp_path / "d"
+    rng = random.Random(9)
+    for attempt in range(5):
+        process = start_capture(long_clip, out, "--full-frame")
+        try:
+            wait_for_rows(out, 3 * (attempt + 1))
+            time.sleep(rng.uniform(0.0, 0.05))
+            process.send_signal(signal.SIGKILL)
+            process.communicate(timeout=30)
+        finally:
+            process.kill()
+    writer = DatasetWriter(out)  # the next open reconciles whatever the kill interrupted
+    rows = assert_files_match_rows(out)
+    for row in rows:
+        read_image_bgr(out / row["file"])  # every image whole
+        read_image_bgr(out / row["full_frame"])
+    assert not [p for p in out.rglob(".tmp-*")]  # no temporary left
+    assert writer.count("ok") == len(rows) >= 15
+
+
+def test_concurrent_capture_processes_write_no_duplicates(tmp_path, long_clip):
+    out = tmp_path / "d"
+    processes = [start_capture(long_clip, out, "--full-frame", count=80) for _ in range(3)]
+    for process in processes:
+        stdout, stderr = process.communicate(timeout=180)
+        assert process.returncode == 0, stderr
+    rows = assert_files_match_rows(out)
+    assert len(rows) == len({row["file"] for row in rows}) == 240
 
 
 # -- 2: a read-only file system is a message, not a traceback ------------------------------------
