@@ -1,8 +1,8 @@
 """DATA/manifest.csv: one row per saved image (fields in `models.dataset_rules`), kept in step with the disk (no Qt here).
 
 Every edit happens under the dataset folder's lock (`Manifest.lock()`), which writers in
-other processes take too: a row is appended (and fsynced) only after its image is in place,
-and a rewrite replaces the whole file atomically.
+other processes take too: a row is appended (in one write, fsynced, cut back off if the disk
+fills) only after its image is in place, and a rewrite replaces the whole file atomically.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """Writing a gesture dataset safely: DATA/<class>/<name>.jpg plus DATA/manifest.csv, never a half file (no Qt here).
 
-Every image is encoded in memory, written and fsynced to a hidden temporary in its class
-folder (`models.atomic_files.write_new_file`), and renamed into place under the folder's lock;
-only then is its manifest row appended. The lock serialises every writer on the folder, also
-two runs of the tool, so names never collide and the manifest always matches the files.
+Every image is encoded in memory, then, under the folder's lock, written and fsynced to a
+hidden temporary in its class folder (`models.atomic_files.write_new_file`), renamed into
+place, and only then given its manifest row. The lock serialises every writer on the folder,
+also two runs of the tool, so names never collide, the manifest always matches the files, and
+a temporary seen under the lock is a leftover of a killed run.
 """
 
 from __future__ import annotations
