@@ -22,13 +22,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def long_clip(tmp_path_factory):
-    """A 600-frame 160x120 MJPG clip, long enough to still be capturing when signalled."""
+    """A 5000-frame 128x96 MJPG clip, long enough to still be capturing when signalled on a busy machine."""
     path = tmp_path_factory.mktemp("clip") / "clip.avi"
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (160, 120))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (128, 96))
     assert writer.isOpened()
-    for index in range(600):
-        frame = np.full((120, 160, 3), (index * 7) % 200 + 20, np.uint8)
-        cv2.circle(frame, (80 + index % 50, 60), 20, (200, 80, 40), -1)
+    for index in range(5000):
+        frame = np.full((96, 128, 3), (index * 7) % 200 + 20, np.uint8)
+        cv2.circle(frame, (64 + index % 40, 48), 16, (200, 80, 40), -1)
         writer.write(frame)
     writer.release()
     return path
