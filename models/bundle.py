@@ -71,7 +71,13 @@ class Bundle:
         if chosen == "tflite":
             if self.tflite_path is None:
                 raise BundleError(f"{self.path} has no TFLite export; run: gesture-train export --model {self.path} --int8")
-            self._runtime = TFLiteRuntime(self.tflite_path)
+            try:
+                self._runtime = TFLiteRuntime(self.tflite_path)
+            except Exception as exc:  # LiteRT raises ValueError or RuntimeError for a damaged file
+                raise BundleError(
+                    f"Cannot read the TFLite export {self.tflite_path} ({exc}); the file is damaged. Run "
+                    f"gesture-train export --model {self.path} again, or use the Keras model (runtime keras)."
+                ) from exc
         else:
             self._runtime = KerasRuntime(self.model, self.input_size, device)
         return chosen
@@ -173,7 +179,25 @@ def read_description(path: str | Path) -> dict:
     classes = description["classes"]
     if not isinstance(classes, list) or len(classes) < 2 or not all(isinstance(c, str) and c for c in classes):
         raise BundleError(f"{file}: 'classes' must be a list of at least two class names, got {classes!r}.")
+    _check_inside(path, description.get("model_file", MODEL_FILE), "model_file")
+    tflite = description.get("tflite")
+    if tflite is not None:
+        if not isinstance(tflite, dict) or "file" not in tflite:
+            raise BundleError(f"{file}: 'tflite' must name its file (\"tflite\": {{\"file\": \"model_int8.tflite\"}}).")
+        _check_inside(path, tflite["file"], "tflite.file")
     return description
+
+
+def _check_inside(path: Path, name, key: str) -> None:
+    """A file bundle.json names must lie inside the bundle folder (links followed): a bundle is one folder."""
+    file = path / DESCRIPTION_FILE
+    if not isinstance(name, str) or not name:
+        raise BundleError(f"{file}: '{key}' must be a file name, got {name!r}.")
+    if Path(name).is_absolute() or path.resolve() not in (path / name).resolve().parents:
+        raise BundleError(
+            f"{file}: '{key}' points outside the bundle folder ({name}); a bundle's files must be inside it. "
+            "Copy the bundle again from where gesture-train wrote it."
+        )
 
 
 def load_bundle(path: str | Path) -> Bundle:
@@ -183,7 +207,9 @@ def load_bundle(path: str | Path) -> Bundle:
     try:
         preprocessing = Preprocessing.from_dict({**description["preprocessing"], "input_size": description["input_size"]})
     except (KeyError, TypeError, ValueError) as exc:
-        raise BundleError(f"{path / DESCRIPTION_FILE}: bad preprocessing section ({exc}).") from exc
+        raise BundleError(
+            f"{path / DESCRIPTION_FILE}: bad preprocessing section ({exc}); retrain, or copy the bundle again."
+        ) from exc
     model_file = path / description.get("model_file", MODEL_FILE)
     if not model_file.is_file():
         raise BundleError(f"Model bundle {path} is incomplete: {model_file.name} is missing.")
