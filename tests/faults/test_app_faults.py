@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from app_helpers import FakeClassifier, GeneratedSource
+from faults.test_capture_faults import ctrl_c_enabled
 from gesture_app import capture_cli, cli
 from gesture_app.core import sources
 from gesture_app.core.classifier import BundleClassifier
@@ -145,7 +146,7 @@ def test_sigint_to_a_real_headless_app_run_prints_the_summary(tmp_path):
     process = subprocess.Popen(
         [sys.executable, "-m", "gesture_app.cli", "--headless", "--source", "demo", "--loop", "--max-frames", "1000000",
          "--device", "cpu", "--output-csv", str(out_csv)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=ctrl_c_enabled,
     )
     try:
         # The CSV's first bytes reach the disk when its buffer first fills, a hundred-odd frames

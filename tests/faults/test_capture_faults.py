@@ -39,7 +39,14 @@ def start_capture(clip, out, *extra, count=20000):
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     argv = [sys.executable, "-m", "gesture_app.capture_cli", "--headless", "--source", str(clip), "--out", str(out),
             "--class", "ok", "--count", str(count), *extra]
-    return subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=ctrl_c_enabled)
+
+
+def ctrl_c_enabled():
+    """In the child: SIGINT back to its default. A shell starts background jobs with SIGINT ignored, the
+    ignore is inherited, and Python then installs no Ctrl+C handler (pytest run with `&` would test nothing)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def rows_on_disk(out):
