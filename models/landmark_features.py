@@ -99,19 +99,27 @@ def _angle(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (np.arccos(np.clip(cos, -1.0, 1.0)) / np.pi).astype(np.float32)
 
 
+def _angle_pairs() -> tuple[np.ndarray, ...]:
+    """Index arrays (a0, a1, b0, b1): angle k lies between vectors p[a1[k]] - p[a0[k]] and p[b1[k]] - p[b0[k]]."""
+    pairs = []
+    for chain in FINGERS.values():  # a joint's bend: the bone into it against the bone out of it
+        pairs += [(chain[k], chain[k + 1], chain[k + 1], chain[k + 2]) for k in range(3)]
+    for (base, tip), (next_base, next_tip) in zip(_TIP_DIRECTIONS, _TIP_DIRECTIONS[1:]):
+        pairs.append((base, tip, next_base, next_tip))
+    return tuple(np.array(column) for column in zip(*pairs))
+
+
+_ANGLE_PAIRS = _angle_pairs()  # 15 bends (thumb, index, middle, ring, pinky; base to tip), then 4 spreads
+
+
 def joint_angles(points, dims: int = 3) -> np.ndarray:
     """(..., 21, 3) -> (..., 19): how far each finger joint bends (15) and how far neighbouring fingers spread (4).
 
     Angles between bones, so moving, scaling, turning and mirroring the hand change none of them.
     """
     points = _points(points)[..., :dims]
-    bends = []
-    for chain in FINGERS.values():
-        bones = [points[..., chain[k + 1], :] - points[..., chain[k], :] for k in range(4)]
-        bends += [_angle(bones[k], bones[k + 1]) for k in range(3)]
-    directions = [points[..., tip, :] - points[..., base, :] for base, tip in _TIP_DIRECTIONS]
-    spreads = [_angle(directions[k], directions[k + 1]) for k in range(4)]
-    return np.stack(bends + spreads, axis=-1)
+    a0, a1, b0, b1 = _ANGLE_PAIRS
+    return _angle(points[..., a1, :] - points[..., a0, :], points[..., b1, :] - points[..., b0, :])
 
 
 def _coords(points, handedness, dims: int) -> np.ndarray:

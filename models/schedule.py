@@ -27,7 +27,7 @@ ROBUST_AUGMENTATION = ("light", "colour", "scale")
 # another camera angle and distance, a localiser's error, another person's finger proportions.
 LANDMARK_AUGMENTATION = ("rotation", "tilt", "scale", "aspect", "jitter", "finger_length")
 # The landmark head's top (chosen in benchmarks/landmark_study.py; models/default/README.md).
-TOP_LANDMARKS: TopSpec = (("dense", 128), ("dropout", 0.2), ("dense", 64), ("dropout", 0.2))
+TOP_LANDMARKS: TopSpec = (("dense", 32), ("dropout", 0.2))
 
 
 @dataclass(frozen=True)
