@@ -63,7 +63,7 @@ def _published(text: str, label: str) -> tuple[float, float, list[list[int]]]:
     start = text.find(f"**{label}")
     assert start >= 0, f"no '**{label}' in the text"
     text = text[start:]
-    found = re.search(r"accuracy ([\d.]+) ?%, macro F1 ([\d.]+)", text)
+    found = re.search(r"accuracy (\d+(?:\.\d+)?) ?%, macro F1 (\d+(?:\.\d+)?)", text)
     assert found, f"no 'accuracy N %, macro F1 N' after '{label}'"
     following = re.search(r"\n\*\*(?!" + re.escape(label) + ")", text)  # up to the next figure's label
     text = text[: following.start()] if following else text

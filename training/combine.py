@@ -53,7 +53,8 @@ def combine_bundles(cnn: str | Path, landmarks: str | Path, out: str | Path, dat
         heads[name]["test_metrics"] = {k: v for k, v in figures.items() if k in RECORDED}
     fusion = {"rule": FUSION_RULE,
               "what": "the mean of the CNN's and the landmark head's probabilities when a hand is found, the CNN alone when not",
-              "test_metrics": {k: v for k, v in metrics.items() if k in RECORDED},
+              "test_metrics": {**{k: v for k, v in metrics.items() if k in RECORDED and k != "no_hand"},
+                               "no_hand": metrics["no_hand"]["count"]},  # the CNN alone read those
               "test_split": {"data": str(data), "seed": seed}}
     update_description(out, heads=heads, fusion=fusion)
     log.info("%s: cnn %.4f, landmarks %.4f, fused %.4f test accuracy (%d images)", out,
