@@ -26,6 +26,7 @@ import numpy as np
 
 from .atomic_files import atomic_directory, atomic_write_text
 from .fusion import fuse
+from .hands.localiser import MIN_PRESENCE
 from .landmark_features import FEATURES_VERSION, check_features, feature_count
 from .preprocess import Preprocessing
 
@@ -37,9 +38,9 @@ MODEL_FILE = "model.keras"
 LANDMARK_MODEL_FILE = "landmarks.keras"
 DESCRIPTION_FILE = "bundle.json"
 HEADS = ("cnn", "landmarks")
-# Landmarks of a hand the localiser is less sure of than this are not used (HandLocaliser's own
-# threshold; it returns no hand below it, so this only matters for hands found some other way).
-MIN_HAND_PRESENCE = 0.5
+# Landmarks of a hand the localiser is less sure of than its own threshold are not used (it returns
+# no hand below it, so this only matters for hands found some other way).
+MIN_HAND_PRESENCE = MIN_PRESENCE
 
 
 class BundleError(ValueError):

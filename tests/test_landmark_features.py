@@ -6,9 +6,10 @@ import pytest
 from hands_helpers import load_reference
 
 from models.dataset_rules import format_landmarks, parse_landmarks
-from models.landmark_features import FEATURE_SETS, features, joint_angles, normalise, pairwise_distances
+from models.landmark_features import FEATURE_SETS, feature_count, features, joint_angles, normalise, pairwise_distances
+from models.schedule import SCHEDULE
 
-CHOSEN = "angles3d"  # what the schedule's landmarks run reads; every set is checked below too
+CHOSEN = SCHEDULE["landmarks"].features  # what the landmarks run reads; every set is checked below too
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +92,7 @@ def test_features_still_tell_gestures_apart(hands):
 def test_features_keep_batch_shapes_and_refuse_bad_input(hands):
     batch = np.stack(hands[:3])
     out = features(batch, np.array(["right", "left", "right"], dtype=object), CHOSEN)
-    assert out.shape == (3, 19) and out.dtype == np.float32
+    assert out.shape == (3, feature_count(CHOSEN)) and out.dtype == np.float32
     np.testing.assert_allclose(out[0], features(hands[0], "right", CHOSEN))
     assert pairwise_distances(batch).shape == (3, 210)
     with pytest.raises(ValueError, match="shape"):
