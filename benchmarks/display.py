@@ -31,9 +31,9 @@ from PySide6.QtCore import QEvent, QEventLoop, QObject, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from benchmarks.inference import make_bundle, write_video  # noqa: E402
-from gesture_app.classifier import BundleClassifier  # noqa: E402
-from gesture_app.sources import open_source  # noqa: E402
-from gesture_app.window import MainWindow  # noqa: E402  (also clears OpenCV's Qt plugin path before the QApplication)
+from gesture_app.core.classifier import BundleClassifier  # noqa: E402
+from gesture_app.core.sources import open_source  # noqa: E402
+from gesture_app.qt.window import MainWindow  # noqa: E402  (also clears OpenCV's Qt plugin path before the QApplication)
 from models import default_bundle_path  # noqa: E402
 
 SOURCE_FPS = 30.0
@@ -127,12 +127,12 @@ def measure(app, name: str, video: Path, work: Path, args, *, model_path=None, r
             why = window.model_error_box.text() if window.model_error_box is not None else "nothing within 300 s"
             raise RuntimeError(f"{name}: the window classified no frame ({why})")
         wait(args.warmup)
-        frames_read = window.capture_worker.frames_captured
+        frames_read = window.slot.index
         start = time.perf_counter()
         wait(args.seconds)
         end = time.perf_counter()
         figures = probe.figures(start, end)
-        figures["read_fps"] = (window.capture_worker.frames_captured - frames_read) / (end - start)
+        figures["read_fps"] = (window.slot.index - frames_read) / (end - start)
         figures["source_fps"] = source.fps
     finally:
         window.close()

@@ -81,7 +81,7 @@ def export_int8(bundle_path: Path, data: Path | None) -> dict | None:
 
 
 def write_video(path: Path, frames: int, fps: float = 30.0) -> Path:
-    from gesture_app.roi import DEFAULT_ROI
+    from gesture_app.core.roi import DEFAULT_ROI
     from models.images import read_image_bgr
 
     photos = [read_image_bgr(p) for p in sorted(TEST_PHOTOS.glob("*/*.jpg"))]
@@ -97,15 +97,15 @@ def write_video(path: Path, frames: int, fps: float = 30.0) -> Path:
 
 def headless_frame_ms(bundle_path: Path, runtime: str, video: Path, out: Path) -> tuple[float, float]:
     """(mean ms per frame end to end, mean model-only ms per frame) of the headless app."""
-    from gesture_app.classifier import BundleClassifier
-    from gesture_app.headless import run_headless
-    from gesture_app.pipeline import GesturePipeline
-    from gesture_app.sources import open_source
+    from gesture_app.core.classifier import BundleClassifier
+    from gesture_app.core.headless import run_app_headless
+    from gesture_app.core.pipeline import GesturePipeline
+    from gesture_app.core.sources import open_source
 
     classifier = BundleClassifier.load(bundle_path, device="cpu", runtime=runtime)
     pipeline = GesturePipeline(classifier)
     with open_source(str(video)) as source:
-        summary = run_headless(source, pipeline, out / f"{runtime}.csv")
+        summary = run_app_headless(source, pipeline, out / f"{runtime}.csv")
     import csv
 
     with open(out / f"{runtime}.csv") as f:

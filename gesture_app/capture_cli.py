@@ -4,28 +4,18 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import sys
 from contextlib import contextmanager
 from pathlib import Path
 
-import cv2
-
-from models import CLASS_NAMES
 from cli_common import positive_float, positive_int
+from cli_common.quiet import quiet_libraries
+from models import CLASS_NAMES
+from models.dataset_rules import TARGET_PER_CLASS, ClassNameError, parse_class_list, validate_class_name
 from models.preprocess import INPUT_STYLES
 
-from .dataset_writer import (
-    DEFAULT_JPEG_QUALITY,
-    TARGET_PER_CLASS,
-    Capturer,
-    ClassNameError,
-    DatasetWriteError,
-    DatasetWriter,
-    parse_class_list,
-    validate_class_name,
-)
-from .roi import DEFAULT_ROI, RegionOfInterest
+from .core.capture import DEFAULT_JPEG_QUALITY, Capturer, DatasetWriteError, DatasetWriter, run_capture_headless
+from .core.roi import DEFAULT_ROI, RegionOfInterest
 
 logger = logging.getLogger(__name__)
 
@@ -100,124 +90,66 @@ def _class_list(args, writer: DatasetWriter) -> list[str]:
 def _extractor(input_style: str):
     if input_style != "silhouette":
         return None
-    from .silhouette import SilhouetteExtractor
+    from .core.silhouette import SilhouetteExtractor
 
     return SilhouetteExtractor()
 
 
 def run_headless(args, writer: DatasetWriter) -> int:
-    from .sources import SourceError, SourceInterrupted, open_source
+    from .core.sources import SourceError, open_source
 
     if not args.class_name or args.count is None:
         logger.error("--headless needs --class NAME and --count N, e.g. --headless --class fist --count 100.")
         return 2
     class_name = validate_class_name(args.class_name)
-    saved = 0
-    frames = 0
-    skipped = 0
-    extractor = _extractor(args.input_style)
     try:
-        with open_source(args.source) as source:
-            capturer = Capturer(
-                writer,
-                roi=args.roi,
-                input_style=args.input_style,
-                extractor=extractor,
-                save_full_frame=args.full_frame,
-                source_name=f"{source.name} (mirrored)" if args.mirror else source.name,
-            )
-            while True:
-                try:
-                    frame_bgr = source.read()
-                except SourceInterrupted as exc:
-                    # A camera that stops for a moment reopens itself; wait for it (Ctrl+C to give up).
-                    logger.warning("%s", exc)
-                    continue
-                if frame_bgr is None:
-                    break
-                frames += 1
-                if args.mirror:
-                    frame_bgr = cv2.flip(frame_bgr, 1)
-                if extractor is not None and not extractor.has_background:
-                    # Without a person to press B, the first frame is the background.
-                    extractor.capture_background(args.roi.crop(frame_bgr))
-                    continue
-                if (frames - 1) % args.every:
-                    continue
-                if capturer.capture(frame_bgr, class_name) is None:
-                    skipped += 1
-                    continue
-                saved += 1
-                if saved >= args.count:
-                    break
+        source = open_source(args.source)
     except SourceError as exc:
         logger.error("%s", exc)
         return 1
-    except DatasetWriteError as exc:
-        logger.error("%s", exc)
-        print(f"Saved {saved} images of {class_name!r} before the error; {class_name!r} now has {writer.count(class_name)}.")
+    with source:
+        capturer = Capturer(
+            writer, roi=args.roi, input_style=args.input_style, extractor=_extractor(args.input_style),
+            save_full_frame=args.full_frame, source_name=f"{source.name} (mirrored)" if args.mirror else source.name,
+        )
+        summary = run_capture_headless(source, capturer, class_name, args.count, every=args.every, mirror=args.mirror)
+    if summary.source_error:
+        logger.error("%s", summary.source_error)
+        return 1
+    if summary.write_error:
+        logger.error("%s", summary.write_error)
+        print(f"Saved {summary.saved} images of {class_name!r} before the error; {class_name!r} now has {writer.count(class_name)}.")
         return 1
     total = writer.count(class_name)
-    print(f"Saved {saved} images of {class_name!r} to {writer.root / class_name}; {class_name!r} now has {total} (target {args.target}).")
-    if saved < args.count:
-        hint = f" ({skipped} frames had too little hand)" if skipped else ""
+    print(f"Saved {summary.saved} images of {class_name!r} to {writer.root / class_name}; {class_name!r} now has {total} (target {args.target}).")
+    if summary.saved < args.count:
+        hint = f" ({summary.skipped} frames had too little hand)" if summary.skipped else ""
         logger.error(
             "The source ended after %d frames, so only %d of %d images were saved%s; use a longer source or a smaller --every.",
-            frames,
-            saved,
-            args.count,
-            hint,
+            summary.frames, summary.saved, args.count, hint,
         )
         return 1
     return 0
 
 
 def run_window(args, writer: DatasetWriter, classes: list[str]) -> int:
-    from PySide6.QtWidgets import QApplication
+    from .core.sources import SourceError, open_source
+    from .qt.env import DisplayUnavailable, require_display
 
-    from .capture_window import CaptureWindow
-    from .sources import SourceError, open_source
+    try:  # before the camera is probed and Qt loaded: without a display Qt aborts the process
+        require_display("gesture-capture --headless --source SRC --class NAME --count N")
+    except DisplayUnavailable as exc:
+        logger.error("%s", exc)
+        return 1
+    from .qt.launch import run_capture_window  # the window path is the only one that loads Qt
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
     try:
         source = open_source(args.source, loop=True)  # files and the demo keep playing while the user records
     except SourceError as exc:
         logger.error("%s", exc)
         return 1
-    window = CaptureWindow(
-        source,
-        writer,
-        classes=classes,
-        roi=args.roi,
-        input_style=args.input_style,
-        extractor=_extractor("silhouette"),
-        target=args.target,
-        burst_fps=args.burst_fps,
-        countdown_s=args.countdown,
-        save_full_frame=args.full_frame,
-        initial_class=args.class_name,
-        mirror=args.mirror,
-    )
-    if args.screenshot is not None:
-        return window.save_screenshot(args.screenshot)
-    window.start()
-    window.show()
-    previous_hook = sys.excepthook
-    sys.excepthook = _report_unexpected
-    # Ctrl+C in the terminal closes the window like the close button (the frame timer lets Python see it).
-    previous_sigint = signal.signal(signal.SIGINT, lambda *_: window.close())
-    try:
-        return app.exec()
-    finally:
-        signal.signal(signal.SIGINT, previous_sigint)
-        sys.excepthook = previous_hook
-        source.close()
-
-
-def _report_unexpected(exc_type, exc, tb) -> None:
-    """An error escaping a Qt slot: a message for the user, the traceback only with --verbose."""
-    logger.error("Unexpected error: %s. Please report it with the output of --verbose.", exc)
-    logger.debug("details", exc_info=(exc_type, exc, tb))
+    with source:
+        return run_capture_window(args, writer, classes, source, extractor=_extractor("silhouette"))
 
 
 class _StderrHandler(logging.StreamHandler):
@@ -255,6 +187,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--jpeg-quality must be between 1 and 100, got {args.jpeg_quality}")
     if args.countdown < 0:
         parser.error(f"--countdown must be 0 or more seconds, got {args.countdown}")
+    quiet_libraries(args.verbose)
     with _logging_to_stderr(args.verbose):
         try:
             writer = DatasetWriter(args.out, image_format=args.format, jpeg_quality=args.jpeg_quality)

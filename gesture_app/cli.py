@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
-import signal
 import sys
 from pathlib import Path
 
-from models import BundleError, default_bundle_path
 from cli_common import positive_int
+from cli_common.quiet import quiet_libraries
+from models import BundleError, default_bundle_path
+from models.device import DEVICE_CHOICES, DeviceError
+from models.runtime import RUNTIME_CHOICES
 
 from .actions import ActionMapError, ActionsUnavailable
 from .actions.options import (
@@ -19,23 +20,23 @@ from .actions.options import (
     add_action_arguments,
     build_engine,
 )
-from .classifier import DEVICE_CHOICES, RUNTIME_CHOICES, DeviceError
-from .pipeline import DEFAULT_SMOOTHING
-from .prediction import DEFAULT_THRESHOLD
-from .sources import SourceError, open_source
+from .core.pipeline import DEFAULT_SMOOTHING
+from .core.prediction import DEFAULT_THRESHOLD
+from .core.sources import SourceError, open_source
+from .qt.env import DisplayUnavailable, require_display  # no Qt imported
 
 logger = logging.getLogger(__name__)
 
 EXAMPLES = """\
 examples:
   gesture-app                                   camera 0 (the demo when there is no camera), default model
-  gesture-app --source demo --model runs/model4-ft/bundle
+  gesture-app --source demo --model runs/model4_ft/bundle
   gesture-app --source clip.mp4 --loop --threshold 0.7 --smoothing 8
   gesture-app --headless --source clip.mp4 --output-csv frames.csv --output-video annotated.mp4
   gesture-app --source demo --screenshot docs/app.png --quit-after-frames 60
 
 keys in the window: B capture background (silhouette models), R reset it, M mirror, Space pause,
-S screenshot, Ctrl+R record, Ctrl+O open model; drag in the video to move the box, scroll to resize it.
+S screenshot, Ctrl+R record, Ctrl+O open model, E explain (heat map of where the model looks); drag in the video to move the box, scroll to resize it.
 """
 
 
@@ -94,14 +95,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--output-csv and --output-video are for --headless runs; in the window use Record")
 
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    if not args.verbose:
-        # TensorFlow's C++ start-up chatter (oneDNN, CUDA probing) means nothing to a user; failures still raise.
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    quiet_libraries(args.verbose)
     try:
         return run_headless_cli(args) if args.headless else run_window_cli(args)
     except KeyboardInterrupt:
         return 130
-    except (SourceError, BundleError, DeviceError, ActionMapError, ActionsUnavailable, OSError) as exc:
+    except (SourceError, BundleError, DeviceError, ActionMapError, ActionsUnavailable, DisplayUnavailable, OSError) as exc:
         print(f"gesture-app: {exc}", file=sys.stderr)
         return 1
     except Exception as exc:  # the user gets one line; the traceback only with --verbose
@@ -115,9 +114,11 @@ def _model_path(args) -> Path | None:
 
 
 def run_headless_cli(args) -> int:
-    from .classifier import BundleClassifier, select_device
-    from .headless import run_headless
-    from .pipeline import GesturePipeline
+    from models.device import select_device
+
+    from .core.classifier import BundleClassifier
+    from .core.headless import run_app_headless
+    from .core.pipeline import GesturePipeline
 
     model_path = _model_path(args)
     if model_path is None:
@@ -134,7 +135,7 @@ def run_headless_cli(args) -> int:
         logger.info("processing %s with %s on %s (%s)", source.name, classifier.name, device, classifier.runtime)
         device = f"{device}, {classifier.runtime}"
         try:
-            summary = run_headless(
+            summary = run_app_headless(
                 source, pipeline, args.output_csv, args.output_video,
                 max_frames=args.max_frames, device=device, model=classifier.name, mirror=args.mirror, actions=actions,
             )
@@ -147,55 +148,16 @@ def run_headless_cli(args) -> int:
 
 
 def run_window_cli(args) -> int:
-    from PySide6.QtCore import QEventLoop
-    from PySide6.QtWidgets import QApplication
+    # Before the camera is probed and Qt loaded: without a display Qt aborts the process.
+    require_display("gesture-app --headless --source SRC --output-csv PATH")
+    from .qt.launch import run_app_window  # the window path is the only one that loads Qt
 
-    from .window import (
-        MainWindow,  # also clears OpenCV's Qt plugin path before the QApplication below
-    )
-
-    app = QApplication.instance() or QApplication(sys.argv[:1])
     actions = build_engine(args)  # a bad map, or --arm without a desktop, stops here with one line
     source, banner = _open_window_source(args)
     model_path = _model_path(args)
     if model_path is None:
         banner = (banner + "\n" if banner else "") + "No model loaded: this install has no bundled default model yet. Open one with Open model… or start with --model BUNDLE."
-    window = MainWindow(
-        source, model_path=model_path, device=args.device, runtime=args.runtime, threshold=args.threshold, smoothing=args.smoothing,
-        mirror=args.mirror, loop=args.loop, banner=banner, save_dir=args.save_dir, actions=actions,
-    )
-
-    previous_hook = sys.excepthook
-
-    def show_instead_of_traceback(kind, value, tb):
-        # A bug in a slot must not print a traceback at the user or kill the window.
-        logger.error("unexpected error: %s: %s", kind.__name__, value, exc_info=(kind, value, tb) if args.verbose else None)
-        window.show_banner(f"Unexpected error: {kind.__name__}: {value}")
-
-    sys.excepthook = show_instead_of_traceback
-    result = {"code": 0}
-    if args.quit_after_frames is not None or args.screenshot is not None:
-        _quit_after_frames(window, args.quit_after_frames or 30, args.screenshot, result)
-    # Run until this window closes. Not app.exec()/app.quit(): quit() leaves Qt's "quit now" flag
-    # set, which stalls every later event loop in the process (tests call main() repeatedly).
-    quit_on_close = app.quitOnLastWindowClosed()
-    app.setQuitOnLastWindowClosed(False)
-    loop = QEventLoop()
-    window.closed.connect(loop.quit)
-    # Python never sees Ctrl+C while Qt's loop runs; let it end the program quietly as in any tool.
-    previous_sigint = signal.signal(signal.SIGINT, signal.SIG_DFL)
-    window.show()
-    try:
-        loop.exec()
-    finally:
-        signal.signal(signal.SIGINT, previous_sigint)
-        sys.excepthook = previous_hook
-        app.setQuitOnLastWindowClosed(quit_on_close)
-        window.shutdown()
-        window.deleteLater()
-    if args.screenshot is not None and result.get("saved"):
-        print(f"gesture-app: saved {result['saved']}")
-    return result["code"]
+    return run_app_window(args, source, banner=banner, model_path=model_path, actions=actions)
 
 
 def _open_window_source(args):
@@ -209,46 +171,6 @@ def _open_window_source(args):
         else:
             why = f"{exc} Playing the demo instead."
         return open_source("demo", loop=True), why
-
-
-def _quit_after_frames(window, frames: int, screenshot: Path | None, result: dict, timeout_s: float = 180.0) -> None:
-    """Close after `frames` frames (classified ones when a model is loading), saving the window first."""
-    from PySide6.QtCore import QTimer
-
-    counted = {"frames": 0, "done": False}
-
-    def ready() -> bool:
-        # A screenshot of "loading model…" documents nothing; wait for the model's answers.
-        if window.inference_worker.loading:
-            return False
-        if window.pipeline.classifier is None:
-            return True
-        return window.last_prediction is not None and window.last_prediction.classified
-
-    def finish(reason: str = "") -> None:
-        if counted["done"]:
-            return
-        counted["done"] = True
-        if reason:
-            logger.warning("%s", reason)
-        if screenshot is not None:
-            try:
-                result["saved"] = str(window.save_window_screenshot(screenshot))
-            except OSError as exc:
-                print(f"gesture-app: {exc}", file=sys.stderr)
-                result["code"] = 1
-        window.close()  # ends run_window_cli's loop
-
-    def on_frame_shown(_index: int) -> None:
-        if ready():
-            counted["frames"] += 1
-            if counted["frames"] >= frames:
-                finish()
-
-    window.frame_shown.connect(on_frame_shown)
-    if window.capture_worker is not None:
-        window.capture_worker.source_ended.connect(lambda _message: QTimer.singleShot(500, lambda: finish("the source ended before the frame count")))
-    QTimer.singleShot(int(timeout_s * 1000), lambda: finish(f"gave up waiting for {frames} frames after {timeout_s:g} s"))
 
 
 if __name__ == "__main__":

@@ -143,7 +143,13 @@ class Bundle:
         if chosen == "tflite":
             if self.tflite_path is None:
                 raise BundleError(f"{self.path} has no TFLite export; run: gesture-train export --model {self.path} --int8")
-            self._runtime = TFLiteRuntime(self.tflite_path)
+            try:
+                self._runtime = TFLiteRuntime(self.tflite_path)
+            except Exception as exc:  # LiteRT raises ValueError or RuntimeError for a damaged file
+                raise BundleError(
+                    f"Cannot read the TFLite export {self.tflite_path} ({exc}); the file is damaged. Run "
+                    f"gesture-train export --model {self.path} again, or use the Keras model (runtime keras)."
+                ) from exc
         else:
             self._runtime = KerasRuntime(self.model, self.input_size, device)
         return chosen
@@ -342,7 +348,29 @@ def read_description(path: str | Path) -> dict:
     classes = description["classes"]
     if not isinstance(classes, list) or len(classes) < 2 or not all(isinstance(c, str) and c for c in classes):
         raise BundleError(f"{file}: 'classes' must be a list of at least two class names, got {classes!r}.")
+    if "cnn" in _heads_of(description):
+        _check_inside(path, description.get("model_file", MODEL_FILE), "model_file")
+    for name, entry in _heads_of(description).items():
+        default = MODEL_FILE if name == "cnn" else LANDMARK_MODEL_FILE
+        _check_inside(path, entry.get("model_file", default) if isinstance(entry, dict) else None, f"heads.{name}.model_file")
+    tflite = description.get("tflite")
+    if tflite is not None:
+        if not isinstance(tflite, dict) or "file" not in tflite:
+            raise BundleError(f"{file}: 'tflite' must name its file (\"tflite\": {{\"file\": \"model_int8.tflite\"}}).")
+        _check_inside(path, tflite["file"], "tflite.file")
     return description
+
+
+def _check_inside(path: Path, name, key: str) -> None:
+    """A file bundle.json names must lie inside the bundle folder (links followed): a bundle is one folder."""
+    file = path / DESCRIPTION_FILE
+    if not isinstance(name, str) or not name:
+        raise BundleError(f"{file}: '{key}' must be a file name, got {name!r}.")
+    if Path(name).is_absolute() or path.resolve() not in (path / name).resolve().parents:
+        raise BundleError(
+            f"{file}: '{key}' points outside the bundle folder ({name}); a bundle's files must be inside it. "
+            "Copy the bundle again from where gesture-train wrote it."
+        )
 
 
 def _heads_of(description: dict) -> dict:
@@ -396,7 +424,9 @@ def load_bundle(path: str | Path) -> Bundle:
     try:
         preprocessing = Preprocessing.from_dict({**description["preprocessing"], "input_size": description["input_size"]})
     except (KeyError, TypeError, ValueError) as exc:
-        raise BundleError(f"{path / DESCRIPTION_FILE}: bad preprocessing section ({exc}).") from exc
+        raise BundleError(
+            f"{path / DESCRIPTION_FILE}: bad preprocessing section ({exc}); retrain, or copy the bundle again."
+        ) from exc
     model = _load_keras(path, path / heads["cnn"].get("model_file", description.get("model_file", MODEL_FILE)))
     outputs = model.output_shape[-1]
     if outputs != len(classes):

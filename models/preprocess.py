@@ -8,6 +8,7 @@ as Keras's ImageDataGenerator did (random transform, then standardise).
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from functools import cached_property
 
@@ -15,6 +16,8 @@ import cv2
 import numpy as np
 
 INPUT_STYLES = ("colour", "silhouette")
+# VGG16 halves the image five times; below 32 px its last block would have nothing left to pool.
+MIN_INPUT_SIZE = 32
 # ImageDataGenerator's epsilon in featurewise_std_normalization.
 STD_EPSILON = 1e-6
 
@@ -29,8 +32,13 @@ class Preprocessing:
     def __post_init__(self):
         if self.input_style not in INPUT_STYLES:
             raise ValueError(f"input_style must be one of {INPUT_STYLES}, got {self.input_style!r}")
-        if self.input_size < 32:
-            raise ValueError(f"input_size must be at least 32 pixels, got {self.input_size}")
+        if self.input_size < MIN_INPUT_SIZE:
+            raise ValueError(f"input_size must be at least {MIN_INPUT_SIZE} pixels, got {self.input_size}")
+        # A NaN mean or a zero std would turn every frame into the same input (and the same answer).
+        if len(self.mean_rgb) != 3 or not all(math.isfinite(v) for v in self.mean_rgb):
+            raise ValueError(f"mean_rgb must be three finite numbers, got {tuple(self.mean_rgb)}")
+        if len(self.std_rgb) != 3 or not all(math.isfinite(v) and v > 0 for v in self.std_rgb):
+            raise ValueError(f"std_rgb must be three finite numbers above 0, got {tuple(self.std_rgb)}")
 
     def resize_rgb(self, image_bgr: np.ndarray) -> np.ndarray:
         """Any-size BGR (or grey) uint8 image -> (S, S, 3) RGB uint8, squashed to a square."""

@@ -8,7 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from gesture_app.sources import FrameSource
+from gesture_app.core.sources import FrameSource
 
 
 def make_frame_bgr(index: int, size=(160, 120)) -> np.ndarray:

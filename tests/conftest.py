@@ -59,7 +59,7 @@ def make_window(qtbot, tmp_path):
 
     Modules with a window of their own (the capture tool's tests) define their own `make_window`.
     """
-    from gesture_app.window import MainWindow
+    from gesture_app.qt.window import MainWindow
 
     windows = []
 

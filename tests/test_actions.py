@@ -14,7 +14,7 @@ from gesture_app.actions import (
     load_action_map, parse_action_map,
 )
 from gesture_app.actions import engine as engine_module
-from gesture_app.prediction import make_prediction, unclassified
+from gesture_app.core.prediction import make_prediction, unclassified
 from models.classes import CLASS_NAMES
 
 
@@ -249,9 +249,58 @@ def test_pynput_missing_display_says_use_dry_run(monkeypatch):
         PynputSender()
 
 
-def test_senders_share_one_interface():
-    for sender in (DryRunSender(), RecordingSender()):
-        assert isinstance(sender, KeySender)
+class FakeKeyboard:
+    """Stands in for pynput.keyboard: a Controller that writes down what it was told, and the Key names."""
+
+    class Key:
+        alt, tab, media_play_pause, media_volume_up = "Key.alt", "Key.tab", "Key.media_play_pause", "Key.media_volume_up"
+
+    class KeyCode:
+        @staticmethod
+        def from_char(char):
+            return f"KeyCode({char})"
+
+    class Controller:
+        log: list = []
+
+        def press(self, key):
+            self.log.append(("press", key))
+
+        def release(self, key):
+            self.log.append(("release", key))
+
+        def tap(self, key):
+            self.log.append(("tap", key))
+
+
+def test_every_sender_sends_what_the_engine_asks_for(monkeypatch):
+    """The engine drives any KeySender the same way; each must turn the same calls into the same events."""
+    import types
+
+    FakeKeyboard.Controller.log = []
+    monkeypatch.setitem(sys.modules, "pynput", types.SimpleNamespace(keyboard=FakeKeyboard))
+    recording, dry_run, pynput = RecordingSender(), DryRunSender(), PynputSender()
+    for sender in (recording, dry_run, pynput):
+        engine = ActionEngine(load_action_map(), sender, armed=True, clock=FakeClock())
+        feed(engine, engine._clock, "stop*3 none*3 cool*3 none*3 yo*3")  # hold alt, alt+tab, play/pause
+        engine.close()  # lets go of alt
+    expected = [("press", "alt"), ("press", "tab"), ("release", "tab"), ("media", "play_pause"), ("release", "alt")]
+    assert recording.events == expected
+    words = {"press": "key down", "release": "key up", "media": "media"}
+    assert dry_run.sent == [f"{words[kind]} {key}" for kind, key in expected]
+    pynput_kind = {"press": "press", "release": "release", "media": "tap"}
+    pynput_key = {"alt": "Key.alt", "tab": "Key.tab", "play_pause": "Key.media_play_pause"}
+    assert FakeKeyboard.Controller.log == [(pynput_kind[kind], pynput_key[key]) for kind, key in expected]
+
+
+def test_a_sender_missing_part_of_the_interface_cannot_be_made():
+    class NoMedia(KeySender):
+        def press(self, key): ...
+
+        def release(self, key): ...
+
+    with pytest.raises(TypeError, match="media"):
+        NoMedia()
 
 
 # -- map validation -------------------------------------------------------------------------------

@@ -21,11 +21,12 @@ import cv2
 import numpy as np
 import pytest
 
-from gesture_app import classifier as classifier_module
+import models.device
 from gesture_app import cli
+from gesture_app.core import classifier as classifier_module
 from gesture_app.actions import default_map_path
-from gesture_app.roi import DEFAULT_ROI
-from gesture_app.sources import DEMO_FRAME_SIZE, compose_demo_frame
+from gesture_app.core.roi import DEFAULT_ROI
+from gesture_app.core.sources import DEMO_FRAME_SIZE, compose_demo_frame
 from models.classes import CLASS_NAMES
 from models.images import read_image_bgr
 
@@ -164,7 +165,7 @@ def gestures_app(hand_crops, tmp_path, monkeypatch):
     photos_bgr["empty"] = np.full((64, 64, 3), 200, np.uint8)  # a hand-free box
     fake = NearestPhotoClassifier(photos_bgr)
     monkeypatch.setattr(classifier_module.BundleClassifier, "load", classmethod(lambda cls, *args, **kwargs: fake))
-    monkeypatch.setattr(classifier_module, "select_device", lambda choice="auto": "CPU (test)")
+    monkeypatch.setattr(models.device, "select_device", lambda choice="auto": "CPU (test)")
     return gesture_video(tmp_path / "gestures.avi", photos_bgr, SCRIPT)
 
 

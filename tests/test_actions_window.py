@@ -10,7 +10,7 @@ from gesture_app.actions import (
     RecordingSender,
     load_action_map,
 )
-from gesture_app.prediction import make_prediction
+from gesture_app.core.prediction import make_prediction
 from models.classes import CLASS_NAMES
 
 

@@ -2,13 +2,15 @@
 
 import csv
 import errno
+import os
+import time
 
 import cv2
 import numpy as np
 import pytest
 
-from gesture_app import capture_cli, dataset_writer
-from gesture_app.roi import DEFAULT_ROI
+from gesture_app import capture_cli
+from gesture_app.core.roi import DEFAULT_ROI
 from models.images import read_image_bgr
 
 
@@ -111,7 +113,7 @@ def test_bad_class_list_is_rejected(tmp_path, capsys):
 
 
 def test_full_disk_stops_headless_capture_and_keeps_what_was_saved(tmp_path, video_path, monkeypatch, capsys):
-    real_write = dataset_writer.os.write
+    real_write = os.write
     calls = {"n": 0}
 
     def fills_up(fd, data):
@@ -120,7 +122,7 @@ def test_full_disk_stops_headless_capture_and_keeps_what_was_saved(tmp_path, vid
             raise OSError(errno.ENOSPC, "No space left on device")
         return real_write(fd, data)
 
-    monkeypatch.setattr(dataset_writer.os, "write", fills_up)
+    monkeypatch.setattr(os, "write", fills_up)
     assert capture_cli.main(["--headless", "--source", str(video_path), "--out", str(tmp_path), "--class", "ok", "--count", "10"]) == 1
     captured = capsys.readouterr()
     assert "disk is full" in captured.err and "Traceback" not in captured.err
@@ -154,8 +156,8 @@ def test_captured_dataset_is_accepted_by_training(tmp_path, hand_crops):
 
 
 def test_headless_waits_through_a_camera_interruption(tmp_path, monkeypatch, capsys):
-    from gesture_app import sources
-    from gesture_app.sources import FrameSource, SourceInterrupted
+    from gesture_app.core import sources
+    from gesture_app.core.sources import FrameSource, SourceInterrupted
 
     class FlakyCamera(FrameSource):
         name = "camera 0"
@@ -165,10 +167,11 @@ def test_headless_waits_through_a_camera_interruption(tmp_path, monkeypatch, cap
             self.reads = 0
 
         def read(self):
+            time.sleep(0.01)  # a camera delivers at its own pace (read on the stream's thread)
             self.reads += 1
             if self.reads in (2, 3):
                 raise SourceInterrupted("Camera 0 stopped delivering frames; retrying every 1 s.")
-            return np.full((120, 160, 3), self.reads * 10, np.uint8)
+            return np.full((120, 160, 3), self.reads * 10 % 250, np.uint8)
 
     monkeypatch.setattr(sources, "open_source", lambda spec, **kwargs: FlakyCamera())
     assert capture_cli.main(["--headless", "--source", "0", "--out", str(tmp_path), "--class", "ok", "--count", "3"]) == 0
@@ -178,7 +181,7 @@ def test_headless_waits_through_a_camera_interruption(tmp_path, monkeypatch, cap
 
 
 def test_headless_mirror_flips_before_cropping(tmp_path, capsys):
-    from gesture_app.roi import RegionOfInterest
+    from gesture_app.core.roi import RegionOfInterest
 
     folder = tmp_path / "frames"
     folder.mkdir()

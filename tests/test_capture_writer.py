@@ -1,4 +1,4 @@
-"""The Qt-free capture core: names, atomic writes, the manifest, counts and class-name validation."""
+"""The Qt-free capture core: class names as capture sees them, atomic saves, the manifest, counts, the capture path."""
 
 import csv
 import errno
@@ -9,20 +9,10 @@ import time
 import numpy as np
 import pytest
 
-from gesture_app import dataset_writer
-from gesture_app.dataset_writer import (
-    MANIFEST_FIELDS,
-    BurstClock,
-    Capturer,
-    ClassNameError,
-    DatasetWriteError,
-    DatasetWriter,
-    format_region,
-    parse_class_list,
-    split_counts,
-    validate_class_name,
-)
-from gesture_app.roi import RegionOfInterest
+from gesture_app.core.capture import BurstClock, Capturer, DatasetWriteError, DatasetWriter, format_region
+from gesture_app.core.capture import writer as writer_module
+from gesture_app.core.roi import RegionOfInterest
+from models.dataset_rules import MANIFEST_FIELDS, ClassNameError, parse_class_list, validate_class_name
 from models.images import read_image_bgr
 
 
@@ -132,7 +122,7 @@ def test_interrupted_rename_leaves_no_file_and_no_row(tmp_path, monkeypatch):
     def broken_replace(src, dst):
         raise KeyboardInterrupt  # the user hits Ctrl+C mid-write
 
-    monkeypatch.setattr(dataset_writer.os, "replace", broken_replace)
+    monkeypatch.setattr(os, "replace", broken_replace)
     with pytest.raises(KeyboardInterrupt):
         writer.save("cool", crop_bgr(1))
     monkeypatch.undo()
@@ -147,7 +137,7 @@ def test_failed_manifest_append_rolls_the_image_back(tmp_path, monkeypatch):
     def full_disk(row):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(writer, "_append_row", full_disk)
+    monkeypatch.setattr(writer.manifest, "append", full_disk)
     with pytest.raises(DatasetWriteError, match="disk is full"):
         writer.save("cool", crop_bgr(1))
     assert files_on_disk(tmp_path, "cool") == [kept.path.name]
@@ -171,11 +161,11 @@ def test_write_errors_become_a_message_and_lose_nothing(tmp_path, monkeypatch, e
     def failing_write(fd, data):
         raise error
 
-    monkeypatch.setattr(dataset_writer.os, "write", failing_write)
+    monkeypatch.setattr(os, "write", failing_write)
     with pytest.raises(DatasetWriteError, match=words) as raised:
         writer.save("stop", crop_bgr(9))
     assert "intact" in str(raised.value)
-    monkeypatch.setattr(dataset_writer.os, "write", real_write)
+    monkeypatch.setattr(os, "write", real_write)
     assert files_on_disk(tmp_path, "stop") == sorted(s.path.name for s in kept)
     assert [row["file"] for row in manifest_rows(tmp_path)] == [f"stop/{s.path.name}" for s in kept]
     for saved in kept:
@@ -186,7 +176,7 @@ def test_unwritable_output_folder_is_a_clear_error(tmp_path, monkeypatch):
     def no_permission(self, *args, **kwargs):
         raise PermissionError(errno.EACCES, "Permission denied")
 
-    monkeypatch.setattr(dataset_writer.Path, "mkdir", no_permission)
+    monkeypatch.setattr(writer_module.Path, "mkdir", no_permission)
     with pytest.raises(DatasetWriteError, match="No permission.*--out"):
         DatasetWriter(tmp_path / "new")
 
@@ -195,7 +185,7 @@ def test_a_name_taken_meanwhile_is_never_overwritten(tmp_path, monkeypatch):
     first = DatasetWriter(tmp_path)
     second = DatasetWriter(tmp_path)  # another run on the same folder
     names = iter(["same.jpg", "same.jpg", "other.jpg"])
-    monkeypatch.setattr(dataset_writer, "_new_name", lambda *args: next(names))
+    monkeypatch.setattr(writer_module, "_new_name", lambda *args: next(names))
     a = first.save("yo", crop_bgr(1))
     b = second.save("yo", crop_bgr(2))
     assert (a.path.name, b.path.name) == ("same.jpg", "other.jpg")
@@ -208,7 +198,7 @@ def _save_many(root, count, seed):
     import itertools
 
     numbers = itertools.count()
-    dataset_writer._new_name = lambda class_name, stamp, suffix: f"clash-{next(numbers)}{suffix}"
+    writer_module._new_name = lambda class_name, stamp, suffix: f"clash-{next(numbers)}{suffix}"
     writer = DatasetWriter(root)
     for i in range(count):
         writer.save("ok", crop_bgr(seed + i, size=16))
@@ -281,7 +271,7 @@ def test_capturer_saves_the_roi_crop_with_its_region(tmp_path):
 
 
 def test_silhouette_style_needs_a_background_and_a_hand(tmp_path):
-    from gesture_app.silhouette import SilhouetteExtractor
+    from gesture_app.core.silhouette import SilhouetteExtractor
 
     background = np.full((120, 160, 3), 90, np.uint8)
     roi = RegionOfInterest(0.5, 0.5, 1.0)
@@ -305,12 +295,3 @@ def test_burst_clock_paces_shots():
     assert len(shots) == 5
     with pytest.raises(ValueError):
         BurstClock(fps=0)
-
-
-def test_split_counts_match_the_training_split():
-    from training.dataset import split_counts as training_split_counts
-
-    assert split_counts(550) == {"train": 375, "val": 125, "test": 50}
-    for count in (3, 7, 20, 101, 549, 1000):
-        assert split_counts(count) == training_split_counts(count)
-    assert split_counts(0) == {"train": 0, "val": 0, "test": 0}

@@ -100,9 +100,9 @@ def test_the_fusion_is_at_least_as_good_as_the_better_head(measured):
 
 
 def test_default_model_recognises_the_demo_photos(bundle):
-    from gesture_app.classifier import BundleClassifier
-    from gesture_app.pipeline import GesturePipeline
-    from gesture_app.sources import open_source
+    from gesture_app.core.classifier import BundleClassifier
+    from gesture_app.core.pipeline import GesturePipeline
+    from gesture_app.core.sources import open_source
 
     pipeline = GesturePipeline(BundleClassifier(bundle), smoothing=1)
     source = open_source("demo")

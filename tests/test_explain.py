@@ -196,9 +196,9 @@ class _Clock:
 def test_live_explainer_maps_the_box_at_a_reduced_rate(square_model):
     from types import SimpleNamespace
 
-    from gesture_app.explain_view import LiveExplainer
-    from gesture_app.pipeline import GesturePipeline
-    from gesture_app.roi import RegionOfInterest
+    from gesture_app.core.explain_view import LiveExplainer
+    from gesture_app.core.pipeline import GesturePipeline
+    from gesture_app.core.roi import RegionOfInterest
 
     model, preprocessing, images, corners = square_model
     classifier = SimpleNamespace(classes=("none", "square"), bundle=SimpleNamespace(model=model, preprocessing=preprocessing))

@@ -3,8 +3,8 @@
 import numpy as np
 
 from app_helpers import FakeClassifier, GeneratedSource
-from gesture_app.classifier import BundleClassifier
-from gesture_app.window import MainWindow
+from gesture_app.core.classifier import BundleClassifier
+from gesture_app.qt.window import MainWindow
 
 WAIT_MS = 20000
 

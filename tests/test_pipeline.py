@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 
 from app_helpers import FakeClassifier, GeneratedSource, make_frame_bgr, write_video
-from gesture_app.headless import csv_header, run_headless
-from gesture_app.overlay import OverlayStats, class_colour_bgr, confidence_bar_area, draw_overlay, label_area
-from gesture_app.pipeline import NEEDS_BACKGROUND, NO_HAND, NO_MODEL, GesturePipeline
-from gesture_app.prediction import make_prediction, unclassified
-from gesture_app.roi import DEFAULT_ROI, RegionOfInterest
-from gesture_app.smoothing import Smoother
-from gesture_app.sources import VideoSource, open_source
+from gesture_app.core.headless import csv_header, run_app_headless
+from gesture_app.core.overlay import OverlayStats, class_colour_bgr, confidence_bar_area, draw_overlay, label_area
+from gesture_app.core.pipeline import NEEDS_BACKGROUND, NO_HAND, NO_MODEL, GesturePipeline
+from gesture_app.core.prediction import make_prediction, unclassified
+from gesture_app.core.roi import DEFAULT_ROI, RegionOfInterest
+from gesture_app.core.smoothing import Smoother
+from gesture_app.core.sources import VideoSource, open_source
 from models import CLASS_NAMES, NO_GESTURE
 
 CONFIDENT_STOP = [0.02, 0.03, 0.05, 0.85, 0.05]
@@ -140,13 +140,13 @@ def test_overlay_shows_no_gesture_without_class_colour():
 
 
 def test_headless_on_a_generated_video_with_the_tiny_bundle(tmp_path, tiny_bundle):
-    from gesture_app.classifier import BundleClassifier
+    from gesture_app.core.classifier import BundleClassifier
 
     video = write_video(tmp_path / "clip.avi", frames=9, fps=9, size=(160, 120))
     pipeline = GesturePipeline(BundleClassifier.load(tiny_bundle), threshold=0.0, smoothing=1)
     out_csv, out_video = tmp_path / "out" / "frames.csv", tmp_path / "out" / "annotated.avi"
     with open_source(video) as source:
-        summary = run_headless(source, pipeline, out_csv, out_video)
+        summary = run_app_headless(source, pipeline, out_csv, out_video)
     rows = list(csv.DictReader(out_csv.open()))
     assert summary.frames == len(rows) == 9
     assert list(rows[0]) == csv_header(CLASS_NAMES)
@@ -165,13 +165,13 @@ def test_headless_on_a_generated_video_with_the_tiny_bundle(tmp_path, tiny_bundl
 
 def test_headless_stops_with_a_message_when_the_source_breaks(tmp_path):
     source = GeneratedSource(frames=20, fail_at=5, error=OSError)
-    summary = run_headless(source, GesturePipeline(FakeClassifier(CONFIDENT_STOP)), tmp_path / "f.csv", max_frames=50)
+    summary = run_app_headless(source, GesturePipeline(FakeClassifier(CONFIDENT_STOP)), tmp_path / "f.csv", max_frames=50)
     assert summary.frames == 5 and "broke" in summary.error and "stopped early" in summary.line()
     assert summary.label_counts == {"stop": 5}
 
 
 def test_overlay_inset_shows_what_the_model_sees():
-    from gesture_app.overlay import inset_area
+    from gesture_app.core.overlay import inset_area
 
     frame = np.full((480, 640, 3), 128, np.uint8)
     silhouette = np.zeros((200, 200, 3), np.uint8)

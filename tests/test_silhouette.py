@@ -3,7 +3,7 @@
 import cv2
 import numpy as np
 
-from gesture_app.silhouette import SilhouetteExtractor
+from gesture_app.core.silhouette import SilhouetteExtractor
 
 
 def _background(seed=0):

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from app_helpers import FlakyCapture, make_frame_bgr, write_video
-from gesture_app.frame_slot import FrameSlot
-from gesture_app.roi import DEFAULT_ROI
-from gesture_app.sources import (
+from gesture_app.core.frame_slot import FrameSlot
+from gesture_app.core.roi import DEFAULT_ROI
+from gesture_app.core.sources import (
     CameraSource,
     DemoSource,
     FolderSource,
@@ -103,7 +103,7 @@ def test_demo_loop_never_ends():
 
 
 def test_demo_attribution_ships_beside_the_photos():
-    from gesture_app.sources import DEMO_DIR, demo_photos
+    from gesture_app.core.sources import DEMO_DIR, demo_photos
 
     text = (DEMO_DIR / "ATTRIBUTION.md").read_text()
     assert "HaGRID" in text
@@ -136,7 +136,7 @@ def test_camera_that_disappears_is_reported_and_retried():
         assert frame is not None and FlakyCapture.opens >= 2
     finally:
         source.close()
-    assert not source._thread.is_alive()
+    assert source.read() is None  # closed: the camera is released
 
 
 def test_camera_that_never_opens_suggests_alternatives():
@@ -151,7 +151,28 @@ def test_camera_that_never_opens_suggests_alternatives():
         CameraSource(0, capture_factory=Closed)
 
 
-def test_list_cameras_finds_none_here():
+class ProbedCapture:
+    """A fake cv2.VideoCapture for probing: cameras 0 and 2 deliver, 1 opens without a frame, the rest are absent."""
+
+    released: list[int] = []
+
+    def __init__(self, index):
+        self.index = index
+
+    def isOpened(self):
+        return self.index in (0, 1, 2)
+
+    def read(self):
+        return (True, make_frame_bgr(self.index)) if self.index in (0, 2) else (False, None)
+
+    def release(self):
+        type(self).released.append(self.index)
+
+
+def test_list_cameras_lists_those_that_deliver_a_frame():
+    ProbedCapture.released = []
+    assert list_cameras(4, capture_factory=ProbedCapture) == [0, 2]
+    assert ProbedCapture.released == [0, 1, 2, 3]  # every probe lets its device go
     assert list_cameras(2) == []  # no camera on the test machines; must not raise or hang
 
 

@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 from app_helpers import FakeClassifier, GeneratedSource
 
-from gesture_app.overlay import class_colour_bgr, label_area
-from gesture_app.qt_image import qimage_to_bgr
+from gesture_app.core.overlay import class_colour_bgr, label_area
+from gesture_app.core.roi import DEFAULT_ROI
+from gesture_app.qt.image import qimage_to_bgr
 from models import NO_GESTURE
 
 CONFIDENT_STOP = [0.02, 0.03, 0.05, 0.85, 0.05]
@@ -76,9 +77,9 @@ def test_window_survives_a_source_that_raises_mid_stream(qtbot, make_window):
 
 
 def test_source_that_keeps_failing_is_given_up_with_a_message(qtbot, make_window, monkeypatch):
-    from gesture_app import workers
+    from gesture_app.core import stream
 
-    monkeypatch.setattr(workers, "ERROR_BACKOFF_S", 0.002)
+    monkeypatch.setattr(stream, "ERROR_BACKOFF_S", 0.002)
 
     class Broken(GeneratedSource):
         def read(self):
@@ -183,15 +184,54 @@ def test_window_loads_a_real_bundle_and_classifies(qtbot, make_window, tiny_bund
     assert window.banner_text == ""
 
 
-def test_background_key_drives_silhouette_models(qtbot, make_window):
-    from gesture_app.pipeline import NEEDS_BACKGROUND
+class BackgroundThenHand(GeneratedSource):
+    """A still, slightly noisy scene; once `hand` is set, a skin-coloured block stands in the box's lower middle."""
 
-    window = make_window(GeneratedSource(fps=60), FakeClassifier(CONFIDENT_STOP, input_style="silhouette"))
+    def __init__(self):
+        super().__init__(fps=60, size=(320, 240))
+        self.background = np.random.default_rng(1).integers(90, 110, (240, 320, 3)).astype(np.uint8)
+        self.hand = False
+
+    def read(self):
+        self.frames_read += 1
+        frame_bgr = self.background.copy()
+        if self.hand:
+            x0, y0, x1, y1 = DEFAULT_ROI.to_pixels(frame_bgr.shape)
+            side = x1 - x0
+            cv2.rectangle(frame_bgr, (x0 + side // 4, y0 + side // 4), (x1 - side // 4, y1 - 1), (60, 140, 220), -1)
+        return frame_bgr
+
+
+def test_background_key_drives_silhouette_models(qtbot, make_window):
+    from gesture_app.core.overlay import inset_area
+    from gesture_app.core.pipeline import NEEDS_BACKGROUND, NO_HAND
+
+    class Seeing(FakeClassifier):
+        def preprocess(self, crop_bgr):
+            self.seen = crop_bgr.copy()  # what the model is shown
+            return crop_bgr
+
+    source, classifier = BackgroundThenHand(), Seeing(CONFIDENT_STOP, input_style="silhouette")
+    window = make_window(source, classifier, smoothing=1)
     assert window.background_action.isEnabled()
     qtbot.waitUntil(lambda: window.last_prediction is not None and window.last_prediction.note == NEEDS_BACKGROUND, timeout=WAIT_MS)
-    window.background_action.trigger()
-    # generated frames change every frame, so after the background is taken there is "hand" to classify
-    qtbot.waitUntil(lambda: window.last_prediction.note != NEEDS_BACKGROUND, timeout=WAIT_MS)
+    window.background_action.trigger()  # B, with no hand in the box
+    qtbot.waitUntil(lambda: window.last_prediction.note == NO_HAND, timeout=WAIT_MS)  # the empty box is the background now
+    assert classifier.calls == 0
+    source.hand = True
+    qtbot.waitUntil(lambda: window.last_prediction.classified and window.last_prediction.label == "stop", timeout=WAIT_MS)
+    # The model was shown the white-on-black silhouette of the hand, not the colour crop.
+    seen = classifier.seen
+    side = seen.shape[0]
+    assert set(np.unique(seen)) <= {0, 255}
+    assert seen[side * 3 // 4, side // 2].min() == 255 and seen[side // 8, side // 8].max() == 0
+    # and the window shows it in the inset, as the user checks the background worked
+    _wait_frames(qtbot, window, window.frames_shown + 2)
+    x0, y0, x1, y1 = inset_area(window.last_annotated_bgr.shape)
+    inset = window.last_annotated_bgr[y0:y1, x0:x1]
+    assert (inset == 255).all(axis=2).mean() > 0.2 and (inset == 0).all(axis=2).mean() > 0.2
+    window.reset_background_action.trigger()  # R
+    qtbot.waitUntil(lambda: window.last_prediction.note == NEEDS_BACKGROUND, timeout=WAIT_MS)
 
 
 def test_background_key_is_off_for_colour_models(make_window):
@@ -222,10 +262,10 @@ def test_a_slow_model_never_holds_up_the_video(qtbot, make_window):
 def test_camera_that_disappears_shows_a_banner_and_comes_back(qtbot, make_window):
     from app_helpers import FlakyCapture
 
-    from gesture_app.sources import CameraSource
+    from gesture_app.core.sources import CameraSource
 
     FlakyCapture.opens, FlakyCapture.alive = 0, True
-    camera = CameraSource(0, capture_factory=lambda i: FlakyCapture(i, die_after=10), retry_s=0.05, read_timeout_s=0.5)
+    camera = CameraSource(0, capture_factory=lambda i: FlakyCapture(i, die_after=10), retry_s=0.05)
     window = make_window(camera, FakeClassifier(CONFIDENT_STOP))
     qtbot.waitUntil(lambda: "stopped delivering" in window.banner_text, timeout=WAIT_MS)
     shown = window.frames_shown
@@ -236,7 +276,7 @@ def test_camera_that_disappears_shows_a_banner_and_comes_back(qtbot, make_window
 def test_folder_with_an_unreadable_image_plays_and_counts_it(qtbot, make_window, tmp_path, hand_crops):
     import shutil
 
-    from gesture_app.sources import FolderSource
+    from gesture_app.core.sources import FolderSource
 
     folder = tmp_path / "photos"
     folder.mkdir()

@@ -17,18 +17,22 @@ that starts with a flag (`gesture-train --data DATA ...`) trains. The train flag
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import difflib
+import errno
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
 import tomllib
 
 from cli_common import positive_float, positive_int
+from cli_common.quiet import quiet_libraries
 from models.dataset_rules import ClassNameError, parse_class_list
-from models.preprocess import INPUT_STYLES
+from models.preprocess import INPUT_STYLES, MIN_INPUT_SIZE
 from models.schedule import SCHEDULE
 
 from .augment import AUGMENT_ON_CHOICES
@@ -80,6 +84,13 @@ class _Parser(argparse.ArgumentParser):
 # --- argument types ---------------------------------------------------------------------------
 
 
+def _input_size(text: str) -> int:
+    value = positive_int(text)
+    if value < MIN_INPUT_SIZE:
+        raise argparse.ArgumentTypeError(f"{value} is too small; the VGG16 base needs at least {MIN_INPUT_SIZE} px")
+    return value
+
+
 def _weights(text: str):
     return None if text.lower() == "none" else text
 
@@ -104,6 +115,12 @@ def _class_list(text: str) -> list[str]:
 # --- the parsers -------------------------------------------------------------------------------
 
 
+def _add_verbosity(p) -> None:
+    p.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors (no progress)")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="log details, TensorFlow's and OpenCV's own messages, and the traceback of an error")
+
+
 def _add_train(commands) -> _Parser:
     p = commands.add_parser(
         "train",
@@ -125,7 +142,8 @@ def _add_train(commands) -> _Parser:
                    f"{','.join(n for n, s in SCHEDULE.items() if not s.documented)})")
     p.add_argument("--weights", type=_weights, default="imagenet",
                    help="base weights: imagenet (default, downloaded once by Keras), none, or a path to a VGG16 notop .h5 file")
-    p.add_argument("--input-size", type=positive_int, help="square input size in pixels (documented: 224; at least 32)")
+    p.add_argument("--input-size", type=_input_size,
+                   help=f"square input size in pixels (documented: 224; at least {MIN_INPUT_SIZE})")
     p.add_argument("--input-style", choices=INPUT_STYLES, default="colour",
                    help="what the images show, recorded in the bundle so the app matches (default: colour)")
     p.add_argument("--epochs", type=positive_int, help="override every run's epoch count")
@@ -155,8 +173,8 @@ def _add_train(commands) -> _Parser:
     p.add_argument("--distribute", choices=DISTRIBUTE_CHOICES, default="none",
                    help="tf.distribute strategy: mirrored (all GPUs here) or multi-worker (machines listed in TF_CONFIG)")
     p.add_argument("--tensorboard", action="store_true", help="also write TensorBoard logs to RUNS/<run>/tensorboard")
-    p.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
-    p.set_defaults(run=_run_train)
+    _add_verbosity(p)
+    p.set_defaults(run=_run_train, output_flag="--out", retry=", then run the same command with --resume to continue")
     return p
 
 
@@ -170,12 +188,13 @@ def _add_evaluate(commands) -> None:
     p.add_argument("--model", type=Path, help="model bundle folder (default: the bundled default model)")
     p.add_argument("--data", required=True, type=Path, help="labelled folder")
     p.add_argument("--split", choices=SPLIT_CHOICES, default="auto",
-                   help="which images: auto (test/ of a pre-split folder, else all), all, or one split of the "
-                   "documented seeded split (with --seed as used in training)")
-    p.add_argument("--seed", type=int, default=0, help="the training seed, for --split on a per-class folder")
-    p.add_argument("--json", type=Path, help="also write the metrics as JSON here")
-    p.add_argument("-q", "--quiet", action="store_true")
-    p.set_defaults(run=_run_evaluate)
+                   help="which images: auto (the test split of a pre-split folder or of the folder the bundle was "
+                   "trained on, else all), all, or one split of the documented seeded split")
+    p.add_argument("--seed", type=int, help="the seed of the split on a per-class folder (default: the one recorded "
+                   "in the bundle when DATA is its training folder, else 0)")
+    p.add_argument("--json", type=Path, help="also write the metrics as JSON here (\"scored\" says which images)")
+    _add_verbosity(p)
+    p.set_defaults(run=_run_evaluate, output_flag="--json")
 
 
 def _add_export(commands) -> None:
@@ -189,8 +208,8 @@ def _add_export(commands) -> None:
     p.add_argument("--int8", action="store_true", help="quantise weights and activations to int8 (about 4x faster on CPU)")
     p.add_argument("--data", type=Path, help="the training data folder (default: the one recorded in the bundle)")
     p.add_argument("--calibration-images", type=positive_int, default=600, help="training images used to calibrate int8 (default 600)")
-    p.add_argument("-q", "--quiet", action="store_true")
-    p.set_defaults(run=_run_export)
+    _add_verbosity(p)
+    p.set_defaults(run=_run_export, output_flag=None)  # it writes into the bundle
 
 
 def _add_explain(commands) -> None:
@@ -221,8 +240,8 @@ def _add_explain(commands) -> None:
     p.add_argument("--filters", type=positive_int, default=8, metavar="N", help="--features: rows, the layer's strongest filters (default 8)")
     p.add_argument("--patches", type=positive_int, default=8, metavar="N", help="--features: patches per filter (default 8)")
     p.add_argument("--max-images", type=positive_int, default=500, metavar="N", help="--features: images read from --data at most, evenly spread (default 500)")
-    p.add_argument("-q", "--quiet", action="store_true")
-    p.set_defaults(run=_run_explain)
+    _add_verbosity(p)
+    p.set_defaults(run=_run_explain, output_flag="--out")
 
 
 def _add_robustness(commands) -> None:
@@ -242,8 +261,8 @@ def _add_robustness(commands) -> None:
                    help="which images (default: test, the held-out split; with --seed as used in training)")
     p.add_argument("--seed", type=int, default=0, help="the training seed, for --split on a per-class folder")
     p.add_argument("--json", type=Path, help="also write the scores as JSON here")
-    p.add_argument("-q", "--quiet", action="store_true")
-    p.set_defaults(run=_run_robustness)
+    _add_verbosity(p)
+    p.set_defaults(run=_run_robustness, output_flag="--json")
 
 
 def _add_combine(commands) -> None:
@@ -260,8 +279,8 @@ def _add_combine(commands) -> None:
     p.add_argument("--landmarks", required=True, type=Path, metavar="BUNDLE", help="bundle holding the landmark head (RUNS/landmarks/bundle)")
     p.add_argument("--out", required=True, type=Path, metavar="BUNDLE", help="the combined bundle's folder (may be --cnn, updated in place)")
     p.add_argument("--data", type=Path, help="the training data (default: the folder recorded in the CNN bundle)")
-    p.add_argument("-q", "--quiet", action="store_true")
-    p.set_defaults(run=_run_combine)
+    _add_verbosity(p)
+    p.set_defaults(run=_run_combine, output_flag="--out")
 
 
 def _build_parsers() -> tuple[argparse.ArgumentParser, _Parser]:
@@ -367,10 +386,13 @@ def train_config(args: argparse.Namespace):
 # --- the commands --------------------------------------------------------------------------------
 
 
-def _setup_logging(quiet: bool) -> None:
+def _setup_logging(quiet: bool, verbose: bool = False) -> None:
+    quiet_libraries(verbose)
     level = logging.WARNING if quiet else logging.INFO
     logging.basicConfig(level=level, format="%(message)s")  # no-op where handlers exist (tests, embedding apps)
     logging.getLogger().setLevel(level)
+    for name in ("gesture-train", "training", "models"):  # our details, not every library's
+        logging.getLogger(name).setLevel(logging.DEBUG if verbose else logging.NOTSET)
     # TensorFlow warns about tf.function retracing when each run builds its own model; expected here.
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
 
@@ -384,19 +406,105 @@ def _model_path(args):
     return path
 
 
+# --- output paths: checked before the slow work, so a typo costs seconds, not a training run ------------
+
+
+def _nearest_existing(path: Path) -> Path:
+    while not os.path.lexists(path) and path != path.parent:
+        path = path.parent
+    return path
+
+
+def _why_not_writable(folder: Path) -> str | None:
+    """Why files cannot be created in an existing folder ("... is on a read-only disk"), or None."""
+    if hasattr(os, "statvfs") and os.statvfs(folder).f_flag & os.ST_RDONLY:
+        return f"{folder} is on a read-only disk"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return f"you may not write into {folder}"
+    return None
+
+
+def _output_folder_problem(path: Path, flag: str) -> str | None:
+    """Why `path` cannot be used (created, then written into) as an output folder; None when it can."""
+    if os.path.lexists(path) and not os.path.isdir(path):
+        return f"{flag} {path} is a file; pass a folder (it is created if missing)."
+    existing = _nearest_existing(Path(path))
+    if not os.path.isdir(existing):
+        return f"{flag} {path} cannot be created: {existing} is a file, not a folder. Pass another folder."
+    reason = _why_not_writable(existing)
+    if reason:
+        return f"{flag} {path} is not writable: {reason}. Pass a folder you can write to, or change its permissions."
+    return None
+
+
+def _output_file_problem(path: Path, flag: str) -> str | None:
+    """Why `path` cannot be written as an output file; None when it can."""
+    if os.path.isdir(path):
+        return f"{flag} {path} is a folder; pass a file name, e.g. {Path(path) / 'scores.json'}."
+    existing = _nearest_existing(Path(path).parent)
+    if not os.path.isdir(existing):
+        return f"{flag} {path} cannot be created: {existing} is a file, not a folder. Pass another file name."
+    # The file is written beside itself and renamed into place, so its folder must be writable.
+    reason = _why_not_writable(existing)
+    if reason:
+        return f"{flag} {path} cannot be written: {reason}. Pass a path you can write to, or change its permissions."
+    return None
+
+
+# Said after the system's reason when a read or write fails: what to do about it.
+# (what to do, the alternative through the command's output flag)
+_OS_ERROR_ADVICE = {
+    errno.ENOSPC: ("The disk is full: free some space on it", "pass {flag} a path on another disk"),
+    errno.EDQUOT: ("Your disk quota is used up: free some space", "pass {flag} a path on another disk"),
+    errno.EACCES: ("Give yourself permission there", "pass {flag} a path you can write to"),
+    errno.EPERM: ("Give yourself permission there", "pass {flag} a path you can write to"),
+    errno.EROFS: ("That disk is read-only: make it writable", "pass {flag} a path on a writable disk"),
+}
+
+
+def _os_error_line(exc: OSError, args: argparse.Namespace) -> str:
+    """One line for a failed read or write: the system's reason, the path, and what to do."""
+    from models.atomic_files import TEMP_PREFIX
+
+    flag = getattr(args, "output_flag", None)
+    path = exc.filename or (getattr(args, flag.lstrip("-"), None) if flag else None)
+    if path is not None and Path(path).name.startswith(TEMP_PREFIX):
+        path = Path(path).parent  # a temporary of the atomic writer: name the folder it was written in
+    reason = exc.strerror or str(exc)
+    line = f"{reason}: {path}" if path is not None else reason
+    if exc.errno not in _OS_ERROR_ADVICE:
+        return f"{line} (run with -v for details)."
+    fix, alternative = _OS_ERROR_ADVICE[exc.errno]
+    advice = fix + getattr(args, "retry", "") + (f"; or {alternative.format(flag=flag)}" if flag else "")
+    return f"{line}. {advice}."
+
+
 def _run_train(args) -> int:
+    problem = _output_folder_problem(args.out, "--out")
+    if problem:
+        log.error("error: %s", problem)
+        return 2
+
     from .dataset import DatasetError
     from .runner import TrainingError, train_schedule
 
     try:
         train_schedule(train_config(args))
     except (DatasetError, TrainingError, ValueError, FileNotFoundError) as exc:
-        log.error("error: %s", exc)
+        log.error("error: %s", exc, exc_info=args.verbose)
         return 2
     except KeyboardInterrupt:
         log.error("Interrupted. Finished epochs are kept; run the same command with --resume to continue.")
         return 130
     return 0
+
+
+def _json_writable(args) -> bool:
+    """Check --json before scoring; logs the problem when it is not writable."""
+    problem = args.json and _output_file_problem(args.json, "--json")
+    if problem:
+        log.error("error: %s", problem)
+    return not problem
 
 
 def _write_json(path: Path, data: dict) -> None:
@@ -413,7 +521,7 @@ def _run_evaluate(args) -> int:
     from .evaluate import evaluate_bundle, format_metrics
 
     model_path = _model_path(args)
-    if model_path is None:
+    if model_path is None or not _json_writable(args):
         return 2
     try:
         bundle = load_bundle(model_path)
@@ -434,7 +542,8 @@ def _run_export(args) -> int:
     from .export import export_bundle
 
     try:
-        export_bundle(args.model, int8=args.int8, data=args.data, calibration_images=args.calibration_images)
+        export_bundle(args.model, int8=args.int8, data=args.data, calibration_images=args.calibration_images,
+                      verbose=args.verbose)
     except (BundleError, DatasetError) as exc:
         log.error("error: %s", exc)
         return 2
@@ -473,7 +582,7 @@ def _run_robustness(args) -> int:
     from .robustness import format_scores, robustness_scores
 
     model_path = _model_path(args)
-    if model_path is None:
+    if model_path is None or not _json_writable(args):
         return 2
     try:
         scores = robustness_scores(load_bundle(model_path), args.data, args.split, args.seed)
@@ -510,8 +619,33 @@ def main(argv: list[str] | None = None) -> int:
         _setup_logging(False)
         log.error("error: %s", exc)
         return 2
-    _setup_logging(args.quiet)
-    return args.run(args)
+    _setup_logging(args.quiet, args.verbose)
+    # The user gets one line saying what to do; the traceback only with -v.
+    try:
+        with _log_above_progress_bars():
+            return args.run(args)
+    except OSError as exc:  # a full disk, a folder without permission, a read-only disk
+        log.error("error: %s", _os_error_line(exc, args), exc_info=args.verbose)
+        return 1
+    except KeyboardInterrupt:
+        log.error("Interrupted.")
+        return 130
+    except Exception as exc:
+        log.error("error: unexpected %s: %s (run with -v for the traceback, and please report it)",
+                  type(exc).__name__, exc, exc_info=args.verbose)
+        return 1
+
+
+@contextlib.contextmanager
+def _log_above_progress_bars():
+    """On a terminal, log lines print above the progress bars instead of through them."""
+    if not sys.stderr.isatty():
+        yield
+        return
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
+    with logging_redirect_tqdm():
+        yield
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@ Two layouts are accepted:
     DATA/train|val|test/<class>/*.jpg     split already by the user
 
 Bad files never stop a run silently: non-image files are ignored and counted,
-unreadable images are reported by path and skipped.
+unreadable images are reported by path and skipped, and a folder that cannot be
+read (no permission) stops the run naming it, rather than passing for empty.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ import numpy as np
 from models.dataset_rules import MIN_IMAGES_PER_CLASS, SPLIT_FOLDER_NAMES, SPLITS, split_counts
 from models.images import UnreadableImageError, is_image_file, read_image_bgr
 from models.preprocess import Preprocessing
+
+from .progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -80,17 +83,29 @@ class Dataset:
         }
 
 
+def _unreadable_folder(folder: Path, exc: OSError) -> DatasetError:
+    return DatasetError(
+        f"Cannot read {folder} ({exc.strerror or exc}). Give your user read access to it "
+        f"(e.g. chmod -R u+rX {folder}), or move it out of the dataset folder."
+    )
+
+
 def _visible_dirs(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    try:
+        with os.scandir(folder) as entries:
+            return sorted(Path(e.path) for e in entries if e.is_dir() and not e.name.startswith("."))
+    except OSError as exc:
+        raise _unreadable_folder(folder, exc) from None
 
 
 def _find_split_folders(root: Path) -> dict[str, Path] | None:
     """The train/val/test folders of a pre-split dataset, or None for a per-class one."""
+    present = {p.name: p for p in _visible_dirs(root)}
     found = {}
     for split, names in SPLIT_FOLDER_NAMES.items():
         for name in names:
-            if (root / name).is_dir():
-                found[split] = root / name
+            if name in present:
+                found[split] = present[name]
                 break
     if not found:
         return None
@@ -122,10 +137,21 @@ def _class_folders(folder: Path, classes: tuple[str, ...] | None) -> dict[str, P
 
 
 def _list_images(folder: Path, report: ScanReport) -> list[Path]:
+    """The image files in `folder` and its sub-folders, in name order.
+
+    os.walk, not Path.rglob: rglob passes over a folder it may not read as if it were empty.
+    """
+    def refuse(exc: OSError):
+        raise _unreadable_folder(Path(exc.filename or folder), exc)
+
+    files = [Path(parent) / name for parent, _, names in os.walk(folder, onerror=refuse) for name in names]
     images = []
-    for path in sorted(folder.rglob("*")):
-        if not path.is_file():
-            continue
+    for path in sorted(files):
+        try:
+            if not path.is_file():
+                continue
+        except OSError as exc:  # a folder that may be listed but not entered
+            raise _unreadable_folder(path.parent, exc) from None
         if is_image_file(path):
             images.append(path)
         else:
@@ -157,11 +183,12 @@ def _decode_all(paths: list[Path], preprocessing: Preprocessing, report: ScanRep
         try:
             return path, preprocessing.resize_rgb(read_image_bgr(path)), None
         except UnreadableImageError as exc:
-            return path, None, str(exc.__cause__ or exc)
+            return path, None, exc.reason
 
     images = {}
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool, Progress(len(paths), "reading images") as progress:
         for path, image_rgb, error in pool.map(decode, paths):
+            progress.update()
             if error is not None:
                 report.unreadable.append((path, error))
             else:
@@ -292,3 +319,14 @@ def load_labelled_folder(
         raise DatasetError(f"{root} holds no readable images in its class folders.")
     report.log_summary()
     return _make_split(items, images, preprocessing.input_size), tuple(classes), report
+
+
+def folder_layout(root: str | Path) -> str:
+    """'pre-split' (DATA/train|val|test/<class>/) or 'per-class' (DATA/<class>/)."""
+    return "per-class" if _find_split_folders(Path(root)) is None else "pre-split"
+
+
+def count_images(root: str | Path) -> dict[str, int]:
+    """{class: image files} of a per-class folder (listed, not decoded)."""
+    report = ScanReport()
+    return {name: len(_list_images(folder, report)) for name, folder in _class_folders(Path(root), None).items()}

@@ -12,7 +12,8 @@ from models.fusion import FUSION_RULE, fuse
 from models.preprocess import Preprocessing
 
 from . import reports
-from .dataset import load_labelled_folder
+from .dataset import DatasetError, count_images, folder_layout, load_labelled_folder
+from .progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -22,10 +23,12 @@ DECODE_WITHOUT_CNN = Preprocessing(32)
 
 def predict_probs(bundle: Bundle, images_rgb: np.ndarray, batch_size: int = 32) -> np.ndarray:
     """(N, S, S, 3) RGB uint8 at the bundle's size -> (N, classes) probabilities of the CNN, in batches."""
-    return np.concatenate([
-        bundle.predict_inputs(bundle.preprocessing.normalize(images_rgb[i : i + batch_size]))
-        for i in range(0, len(images_rgb), batch_size)
-    ])
+    batches = []
+    with Progress(len(images_rgb), "scoring", "image") as progress:
+        for i in range(0, len(images_rgb), batch_size):
+            batches.append(bundle.predict_inputs(bundle.preprocessing.normalize(images_rgb[i : i + batch_size])))
+            progress.update(len(batches[-1]))
+    return np.concatenate(batches)
 
 
 def fused_rows(cnn_probs: np.ndarray | None, landmark_probs: np.ndarray | None) -> np.ndarray:
@@ -50,7 +53,7 @@ def landmark_probs(head, landmarks) -> np.ndarray:
     return probs
 
 
-def head_probs(bundle: Bundle, cnn_inputs, landmarks) -> dict[str, np.ndarray]:
+def head_probs(bundle: Bundle, cnn_inputs, landmarks, batch_size: int = 32) -> dict[str, np.ndarray]:
     """{"cnn", "landmarks" (the bundle's heads), "fused"}: (N, C) probabilities, NaN rows where a head has no reading.
 
     cnn_inputs: (N, S, S, 3) RGB uint8 at the bundle's size, or a list of BGR images of any size;
@@ -59,7 +62,7 @@ def head_probs(bundle: Bundle, cnn_inputs, landmarks) -> dict[str, np.ndarray]:
     probs = {}
     if bundle.has_cnn:
         if isinstance(cnn_inputs, np.ndarray):
-            probs["cnn"] = predict_probs(bundle, cnn_inputs)
+            probs["cnn"] = predict_probs(bundle, cnn_inputs, batch_size)
         else:
             probs["cnn"] = bundle.predict_batch_bgr(cnn_inputs)
     if bundle.has_landmarks:
@@ -92,24 +95,94 @@ def score_heads(bundle: Bundle, labels, probs: dict[str, np.ndarray]) -> dict:
     return metrics
 
 
-def evaluate_bundle(bundle: Bundle, data: str | Path, split: str = "auto", seed: int = 0, batch_size: int = 32) -> dict:
-    """Accuracy, macro F1, per-class figures and the confusion matrix of `bundle` on `data`: fused at the top,
-    each head alone under "heads", and the images where no hand was found under "no_hand".
+def trained_on(bundle: Bundle, data: str | Path) -> bool:
+    """Whether `data` is the folder the bundle was trained on, by its provenance.
+
+    The same path, or a per-class folder with exactly the recorded number of images in each
+    class (the training folder copied or moved elsewhere).
+    """
+    recorded = bundle.description.get("provenance", {}).get("dataset", {})
+    root = recorded.get("root")
+    if root and Path(root).resolve() == Path(data).resolve():
+        return True
+    counts = recorded.get("counts")
+    if not counts or recorded.get("layout") != "per-class" or recorded.get("skipped_unreadable"):
+        return False
+    totals = {name: sum(split.get(name, 0) for split in counts.values()) for name in counts.get("train", {})}
+    try:
+        return folder_layout(data) == "per-class" and count_images(data) == totals
+    except (DatasetError, OSError):
+        return False
+
+
+def choose_split(bundle: Bundle, data: str | Path, split: str = "auto", seed: int | None = None) -> tuple[str, int, bool]:
+    """(split to score, seed to split with, whether `data` is the bundle's training folder).
+
+    auto: the test split of a pre-split folder; of a per-class folder, the test split when it is the
+    folder the bundle was trained on (split as training split it, with the recorded seed), else
+    every image. Without `seed`, the recorded one for the training folder, else 0.
+    """
+    same = trained_on(bundle, data)
+    if seed is None:
+        recorded = bundle.description.get("provenance", {}).get("config", {}).get("settings", {}).get("seed", 0)
+        seed = int(recorded) if same else 0
+    if split == "auto":
+        split = "test" if same or folder_layout(data) == "pre-split" else "all"
+    return split, seed, same
+
+
+def describe_scored(data: str | Path, split: str, seed: int, count: int, same: bool, pre_split: bool) -> str:
+    """What was scored, in words: "the test split, 365 images of DATA (...)"."""
+    if split == "all":
+        text = f"all {count:,} images of {data}"
+        return text + (" (training images included: the bundle was trained on this folder)" if same else "")
+    where = f"{Path(data) / split}/" if pre_split else f"{data}"
+    how = "its own folder" if pre_split else f"split as training splits it, seed {seed}"
+    text = f"the {split} split, {count:,} images of {where} ({how})"
+    if split == "train" and same:
+        text += "; these are the images the bundle was trained on"
+    elif split == "test" and same:
+        text += "; held out from training"
+    return text
+
+
+def evaluate_bundle(bundle: Bundle, data: str | Path, split: str = "auto", seed: int | None = None,
+                    batch_size: int = 32) -> dict:
+    """Accuracy, macro F1, per-class figures and the confusion matrix of `bundle` on `data`: fused at the top
+    (what the app shows), each head alone under "heads", the images where no hand was found under "no_hand".
 
     The folder may hold only some of the bundle's classes; the confusion matrix
-    still has a row and column for each of them.
+    still has a row and column for each of them. `scored` says which images were
+    scored (see `choose_split`).
     """
     from .landmark_data import image_landmarks
 
+    split, seed, same = choose_split(bundle, data, split, seed)
     images, classes, report = load_labelled_folder(data, bundle.preprocessing or DECODE_WITHOUT_CNN, bundle.classes,
                                                    split=split, seed=seed)
     landmarks = image_landmarks(images.paths, Path(data)) if bundle.has_landmarks else None
-    probs = head_probs(bundle, images.images_rgb if bundle.has_cnn else None, landmarks)
-    metrics = score_heads(bundle, images.labels, probs)
+    metrics = score_heads(bundle, images.labels, head_probs(bundle, images.images_rgb, landmarks, batch_size))
     if landmarks is not None:
         metrics["no_hand"] = {"count": int((~landmarks.found).sum()),
                               "files": [str(p) for p, hit in zip(images.paths, landmarks.found) if not hit]}
-    metrics.update(data=str(data), split=split, model=str(bundle.path), skipped_unreadable=len(report.unreadable))
+    pre_split = folder_layout(data) == "pre-split"
+    scored = {
+        "split": split,
+        "seed": None if pre_split or split == "all" else seed,
+        "images": len(images),
+        "training_folder": same,
+        "training_images_included": same and split in ("all", "train"),
+        "description": describe_scored(data, split, seed, len(images), same, pre_split),
+    }
+    recorded_test = bundle.description.get("provenance", {}).get("dataset", {}).get("counts", {}).get("test")
+    if same and split == "test" and recorded_test and sum(recorded_test.values()) != len(images):
+        scored["warning"] = (
+            f"{data} has changed since the bundle was trained ({sum(recorded_test.values())} test images then, "
+            f"{len(images)} now): some of the scored images may have been training images"
+        )
+        log.warning("%s.", scored["warning"])
+    metrics.update(data=str(data), split=split, scored=scored, model=str(bundle.path),
+                   skipped_unreadable=len(report.unreadable))
     return metrics
 
 
@@ -129,10 +202,10 @@ def format_metrics(metrics: dict) -> str:
     heads = metrics.get("heads", {})
     summary = (f"{metrics['count']} images: accuracy {metrics['accuracy']:.4f}, macro F1 {metrics['macro_f1']:.4f}, "
                f"error rate {metrics['error_rate']:.4f}")
-    lines = [summary]
+    lines = [*([f"scored: {metrics['scored']['description']}"] if "scored" in metrics else []), summary]
     if len(heads) == 2:
-        lines = [f"fused ({metrics['fusion']} of the heads with a hand, the CNN alone without; what gesture-app shows): "
-                 + summary]
+        lines[-1] = (f"fused ({metrics['fusion']} of the heads with a hand, the CNN alone without; what gesture-app "
+                     "shows): " + summary)
         lines += [_head_line(name, head) for name, head in heads.items()]
     elif "landmarks" in heads and heads["landmarks"].get("no_hand"):
         only = heads["landmarks"]

@@ -27,6 +27,8 @@ from models.explain import (
 from models.images import is_image_file, read_image_bgr
 from models.preprocess import Preprocessing
 
+from .progress import Progress, progress_over
+
 log = logging.getLogger(__name__)
 
 POOLING = ("MaxPooling2D", "AveragePooling2D")
@@ -68,6 +70,7 @@ def explain_images(bundle: Bundle, images, out: Path, method: str = "gradcam", p
     options = {"patch": patch, "stride": stride} if method == "occlusion" else {"layer": layer}
     written = []
     files = image_files(images)
+    progress = Progress(len(files), f"explaining ({method})")
     for number, file in enumerate(files, start=1):
         image_bgr = read_image_bgr(file)
         result = explain(bundle, image_bgr, method, class_index, **options)
@@ -75,6 +78,8 @@ def explain_images(bundle: Bundle, images, out: Path, method: str = "gradcam", p
         _write_png(path, overlay_heatmap(image_bgr, result.heat, caption(bundle.classes, result)))
         log.info("[%d/%d] %s: %s -> %s", number, len(files), file.name, caption(bundle.classes, result), path)
         written.append(path)
+        progress.update()
+    progress.close()
     return written
 
 
@@ -85,8 +90,8 @@ def explain_features(bundle: Bundle, layer: str, data: Path, out: Path, n_filter
     if len(files) > max_images:
         files = [files[i] for i in np.linspace(0, len(files) - 1, max_images).round().astype(int)]
     log.info("Looking for the strongest %s activations in %d images", layer, len(files))
-    grid = top_activating_patches(bundle.model, layer, [read_image_bgr(f) for f in files], bundle.preprocessing,
-                                  n_filters, n_patches)
+    images_bgr = [read_image_bgr(f) for f in progress_over(files, "reading images")]
+    grid = top_activating_patches(bundle.model, layer, images_bgr, bundle.preprocessing, n_filters, n_patches)
     path = Path(out) / f"features_{layer}.png"
     _write_png(path, grid)
     log.info("Wrote %s", path)
@@ -194,6 +199,7 @@ def top_activating_patches(model, layer_name: str, images_bgr, preprocessing: Pr
     features = keras.Model(base.input, target.output)
     size = preprocessing.input_size
     maxima, where = [], []
+    progress = Progress(len(images_bgr), f"{layer_name} activations")
     for start in range(0, len(images_bgr), batch_size):
         inputs = np.stack([preprocessing(image) for image in images_bgr[start : start + batch_size]])
         acts = np.asarray(features(inputs, training=False), dtype=np.float32)  # (n, h, w, k)
@@ -203,6 +209,8 @@ def top_activating_patches(model, layer_name: str, images_bgr, preprocessing: Pr
         maxima.append(flat.max(axis=1))
         where.append(flat.argmax(axis=1))
         grid_w = acts.shape[2]
+        progress.update(len(acts))
+    progress.close()
     maxima, where = np.concatenate(maxima), np.concatenate(where)  # (N, k) each
     n_filters = min(n_filters, maxima.shape[1])
     n_patches = min(n_patches, len(images_bgr))

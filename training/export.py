@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 
 import numpy as np
 
+from cli_common.quiet import native_output_filtered
 from models.atomic_files import atomic_write_bytes
 from models.bundle import Bundle, BundleError, load_bundle, update_description
 
 from .dataset import DatasetError, load_dataset
 from .evaluate import evaluate_bundle
+from .progress import progress_over
 
 log = logging.getLogger(__name__)
 
@@ -29,22 +32,30 @@ def _dataset_of(bundle: Bundle, data: str | Path | None) -> tuple[Path, int]:
     return Path(root), seed
 
 
-def convert(bundle: Bundle, representative: np.ndarray | None) -> bytes:
-    """TFLite flatbuffer of the bundle's model; int8 weights and activations when `representative` is given."""
+def convert(bundle: Bundle, representative: np.ndarray | None, verbose: bool = False) -> bytes:
+    """TFLite flatbuffer of the bundle's model; int8 weights and activations when `representative` is given.
+
+    The converter prints the model's whole signature and its C++ passes' log; shown with `verbose`.
+    """
     import tensorflow as tf
 
     converter = tf.lite.TFLiteConverter.from_keras_model(bundle.model)
-    if representative is not None:
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        converter.representative_dataset = lambda: ([x[None]] for x in representative)
-        # Integer kernels everywhere; input and output stay float32 so callers feed
-        # the same standardised images as to the Keras model.
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    return converter.convert()
+    with native_output_filtered(verbose, drop_stdout=True) as terminal, warnings.catch_warnings():
+        if representative is not None:
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+            converter.representative_dataset = lambda: (
+                [x[None]] for x in progress_over(representative, "calibrating int8", stream=terminal)
+            )
+            # Integer kernels everywhere; input and output stay float32 so callers feed
+            # the same standardised images as to the Keras model.
+            converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        # Our inputs stay float32, so the converter has no input statistics to miss.
+        warnings.filterwarnings("ignore", message="Statistics for quantized inputs were expected")
+        return converter.convert()
 
 
 def export_bundle(path: str | Path, int8: bool = False, data: str | Path | None = None,
-                  calibration_images: int = 600) -> dict:
+                  calibration_images: int = 600, verbose: bool = False) -> dict:
     """Write model[_int8].tflite into the bundle and record both accuracies on the test split."""
     bundle = load_bundle(path)
     if not bundle.has_cnn:
@@ -57,7 +68,7 @@ def export_bundle(path: str | Path, int8: bool = False, data: str | Path | None 
         train = dataset.splits["train"].images_rgb
         pick = np.random.default_rng(seed).permutation(len(train))[:calibration_images]
         representative = bundle.preprocessing.normalize(train[np.sort(pick)])
-    flatbuffer = convert(bundle, representative)
+    flatbuffer = convert(bundle, representative, verbose)
     name = "model_int8.tflite" if int8 else "model.tflite"
     atomic_write_bytes(bundle.path / name, flatbuffer)
 
@@ -67,8 +78,9 @@ def export_bundle(path: str | Path, int8: bool = False, data: str | Path | None 
     # Score the export through the bundle, exactly as the app will run it.
     update_description(bundle.path, tflite={"file": name, "quantization": "int8" if int8 else "none"})
     exported = load_bundle(bundle.path)
-    exported.use_runtime("tflite")
-    export_metrics = evaluate_bundle(exported, root, split="test", seed=seed)["heads"]["cnn"]
+    with native_output_filtered(verbose):  # LiteRT announces its XNNPACK delegate
+        exported.use_runtime("tflite")
+        export_metrics = evaluate_bundle(exported, root, split="test", seed=seed)["heads"]["cnn"]
     entry = {
         "file": name,
         "quantization": "int8" if int8 else "none",

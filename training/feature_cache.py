@@ -25,6 +25,7 @@ from models.atomic_files import atomic_directory
 from models.preprocess import Preprocessing
 
 from .augment import build_augmenter
+from .progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +106,8 @@ def cached_features(frozen, split_images_rgb: dict[str, np.ndarray], preprocessi
             reduce_retracing=True,
         )
         start = time.perf_counter()
+        total = sum((copies if name == "train" else 1) * len(images) for name, images in split_images_rgb.items())
+        progress = Progress(total, "feature cache", "image")
         for name, images in split_images_rgb.items():
             passes = copies if name == "train" else 1
             out = np.lib.format.open_memmap(staging / f"{name}.npy", mode="w+", dtype=CACHE_DTYPE,
@@ -115,8 +118,10 @@ def cached_features(frozen, split_images_rgb: dict[str, np.ndarray], preprocessi
                     features = (augmented if name == "train" else plain)(images[i : i + batch_size])
                     out[row : row + len(features)] = np.asarray(features, dtype=CACHE_DTYPE)
                     row += len(features)
+                    progress.update(len(features))
             out.flush()
             del out
+        progress.close()
         (staging / "done.json").write_text(json.dumps({"copies": copies, "seed": seed, "seconds": time.perf_counter() - start}))
     log.info(
         "Cached %s features of %d x %d augmented training images in %.1f s (%s)",

@@ -25,10 +25,11 @@ import numpy as np
 from models.atomic_files import atomic_path
 from models.dataset_rules import MANIFEST_LANDMARKS_FIELD, MANIFEST_NAME, parse_landmarks
 
+from .progress import Progress
+
 log = logging.getLogger(__name__)
 
 CACHE_FORMAT = 1
-LOG_EVERY = 500  # images between progress lines while finding hands
 
 
 @dataclass
@@ -73,13 +74,6 @@ def _manifest_cells(root: Path | None) -> dict[Path, str]:
             return {}
         return {(root / row["file"]).resolve(): row[MANIFEST_LANDMARKS_FIELD] or ""
                 for row in reader if row.get("file")}
-
-
-def _image_size(path: Path) -> tuple[int, int]:
-    from PIL import Image, ImageOps
-
-    with Image.open(path) as image:  # the header only; EXIF rotation as read_image_bgr applies it
-        return ImageOps.exif_transpose(image).size
 
 
 class LandmarkCache:
@@ -127,31 +121,32 @@ def image_landmarks(paths: list[Path], root: Path | None = None, cache_dir: Path
     handedness = np.full(len(paths), None, dtype=object)
     origin: Counter = Counter()
     started, looked = time.perf_counter(), 0
-    for index, path in enumerate(paths):
-        recorded = parse_landmarks(cells.get(Path(path).resolve(), ""))
-        if recorded is not None:
-            if recorded.points is not None:
-                points[index] = recorded.to_pixels(*_image_size(Path(path)))
-                handedness[index] = recorded.handedness
-            origin["manifest"] += 1
-            continue
-        digest = hashlib.sha1(Path(path).read_bytes()).hexdigest()
-        if digest in cache.entries:
-            value = cache.entries[digest]
-            origin["cache"] += 1
-        else:
-            if localiser is None:
-                from models.hands import HandLocaliser
+    with Progress(len(paths), "finding hands") as progress:
+        for index, path in enumerate(paths):
+            progress.update()
+            recorded = parse_landmarks(cells.get(Path(path).resolve(), ""))
+            if recorded is not None:
+                if recorded.points is not None:
+                    height, width = read_image_bgr(path).shape[:2]  # as the localiser would have seen it
+                    points[index] = recorded.to_pixels(width, height)
+                    handedness[index] = recorded.handedness
+                origin["manifest"] += 1
+                continue
+            digest = hashlib.sha1(Path(path).read_bytes()).hexdigest()
+            if digest in cache.entries:
+                value = cache.entries[digest]
+                origin["cache"] += 1
+            else:
+                if localiser is None:
+                    from models.hands import HandLocaliser
 
-                localiser = HandLocaliser()
-            value = hand_in_image(localiser, read_image_bgr(path))
-            cache.put(digest, value)
-            origin["found now"] += 1
-            looked += 1
-            if looked % LOG_EVERY == 0:
-                log.info("Finding hands: %d images in %.0f s ...", looked, time.perf_counter() - started)
-        if value is not None and value[0] is not None:
-            points[index], handedness[index] = value
+                    localiser = HandLocaliser()
+                value = hand_in_image(localiser, read_image_bgr(path))
+                cache.put(digest, value)
+                origin["found now"] += 1
+                looked += 1
+            if value is not None and value[0] is not None:
+                points[index], handedness[index] = value
     cache.save()
     if looked:
         log.info("Found the landmarks of %d image(s) in %.1f s (cached in %s)", looked, time.perf_counter() - started,

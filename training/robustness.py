@@ -19,7 +19,7 @@ import sys
 import cv2
 import numpy as np
 
-from models.images import read_image_bgr
+from models.images import jpeg_round_trip, read_image_bgr
 
 # Plain mid-grey for the area around a shrunken hand: not a fill the training ever used.
 BACKGROUND_BGR = (128, 128, 128)
@@ -75,11 +75,6 @@ def _noise(image_bgr: np.ndarray, sigma: float) -> np.ndarray:
     return np.clip(image_bgr.astype(np.float32) + rng.normal(0, sigma, image_bgr.shape), 0, 255).astype(np.uint8)
 
 
-def _jpeg(image_bgr: np.ndarray, quality: int) -> np.ndarray:
-    ok, encoded = cv2.imencode(".jpg", image_bgr, [cv2.IMWRITE_JPEG_QUALITY, quality])
-    return cv2.imdecode(encoded, cv2.IMREAD_COLOR)
-
-
 def _rotated(image_bgr: np.ndarray, degrees: float) -> np.ndarray:
     """The hand (or the camera) turned in the image plane, about the crop's centre, edges continued."""
     h, w = image_bgr.shape[:2]
@@ -110,7 +105,7 @@ PERTURBATIONS = {
     "square_box": ("the hand at its own shape in the app's square box, not squashed", _square),
     # Another camera and another take of the same hand:
     "noise": ("a noisy sensor in dim light (Gaussian noise, sigma 12 of 255)", lambda im: _noise(im, 12.0)),
-    "jpeg": ("heavy compression (JPEG quality 15)", lambda im: _jpeg(im, 15)),
+    "jpeg": ("heavy compression (JPEG quality 15)", lambda im: jpeg_round_trip(im, 15)),
     "low_res": ("fewer pixels on the hand (a third of the size, blown up again)", lambda im: _low_res(im, 1 / 3)),
     "rotated": ("the hand turned 25 degrees in the image plane", lambda im: _rotated(im, 25.0)),
 }
@@ -119,10 +114,11 @@ PERTURBATIONS = {
 def perturbed_landmarks(localiser, images_bgr):
     """`landmark_data.ImageLandmarks` of images found afresh (the perturbation changes what the localiser sees)."""
     from .landmark_data import ImageLandmarks, hand_in_image
+    from .progress import progress_over
 
     points = np.full((len(images_bgr), 21, 3), np.nan, np.float32)
     handedness = np.full(len(images_bgr), None, dtype=object)
-    for index, image in enumerate(images_bgr):
+    for index, image in enumerate(progress_over(images_bgr, "finding hands")):
         found = hand_in_image(localiser, image)
         if found is not None:
             points[index], handedness[index] = found

@@ -21,7 +21,7 @@ import numpy as np
 
 from models.classes import NO_GESTURE
 
-from ..prediction import Prediction
+from ..core.prediction import Prediction, is_gesture
 from .action_map import BASE_MODE, Action, ActionMap
 from .senders import KeySender
 
@@ -148,7 +148,7 @@ class ActionEngine:
             return None
         best = int(np.argmax(prediction.probs))
         label = prediction.classes[best]
-        if label == NO_GESTURE or float(prediction.probs[best]) < self.map.settings.threshold:
+        if label == NO_GESTURE or not is_gesture(prediction.probs[best], self.map.settings.threshold):
             return None
         return label
 

@@ -35,12 +35,27 @@ class Prediction:
         return [(self.classes[i], float(self.probs[i])) for i in order]
 
 
+# A hair of tolerance: probabilities arrive as float32 (0.6 -> 0.60000002, 0.59999996), thresholds as float64.
+_TOLERANCE = 1e-6
+
+
+def is_gesture(confidence: float, threshold: float) -> bool:
+    """The one threshold rule: a gesture when its confidence is at or above the threshold (0.60 at 0.60 is one)."""
+    return float(confidence) + _TOLERANCE >= float(threshold)
+
+
+def confidence_percent(confidence: float) -> int:
+    """The confidence as the whole percentage shown, rounded down so that it never reads as the threshold
+    while `is_gesture` says no: 0.597 shows 59 %, below a 0.60 threshold."""
+    return int(np.floor((float(confidence) + _TOLERANCE) * 100))
+
+
 def make_prediction(probs, classes=CLASS_NAMES, threshold: float = DEFAULT_THRESHOLD, timings_ms=None, frame_index: int = -1) -> Prediction:
     """(C,) probabilities -> Prediction, labelled "none" when the best is under the threshold."""
     probs = np.asarray(probs, dtype=np.float32)
     best = int(np.argmax(probs))
     confidence = float(probs[best])
-    label = classes[best] if confidence >= threshold else NO_GESTURE
+    label = classes[best] if is_gesture(confidence, threshold) else NO_GESTURE
     return Prediction(label, confidence, probs, dict(timings_ms or {}), tuple(classes), frame_index)
 
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from models.classes import NO_GESTURE
 
-from .prediction import Prediction
+from .prediction import Prediction, confidence_percent
 from .roi import RegionOfInterest
 
 FONT = cv2.FONT_HERSHEY_SIMPLEX
@@ -158,7 +158,7 @@ def draw_overlay(
     filled = bx0 + int(round((bx1 - bx0) * float(np.clip(confidence, 0.0, 1.0))))
     if filled > bx0:
         cv2.rectangle(image, (bx0, by0), (filled, by1), colour, -1)
-    _text(image, f"{confidence * 100:.0f}%", (bx1 + _px(10, s), by1 - _px(1, s)), s, TEXT_BGR, size=0.55)
+    _text(image, f"{confidence_percent(confidence)}%", (bx1 + _px(10, s), by1 - _px(1, s)), s, TEXT_BGR, size=0.55)
 
     y = top_y
     small_bar = _px(90, s)
@@ -167,7 +167,7 @@ def draw_overlay(
         bar_x = x0 + _px(62, s)
         cv2.rectangle(image, (bar_x, y - _px(10, s)), (bar_x + small_bar, y - _px(2, s)), (70, 70, 70), -1)
         cv2.rectangle(image, (bar_x, y - _px(10, s)), (bar_x + int(small_bar * probability), y - _px(2, s)), class_colour_bgr(name), -1)
-        _text(image, f"{probability:.2f}", (bar_x + small_bar + _px(8, s), y), s, TEXT_BGR, size=0.5)
+        _text(image, f"{confidence_percent(probability) / 100:.2f}", (bar_x + small_bar + _px(8, s), y), s, TEXT_BGR, size=0.5)
         y += line_height
     for text, text_colour in lines:
         _text(image, text, (x0, y), s, text_colour, size=0.45)

@@ -1,4 +1,4 @@
-"""The classifier the pipeline calls, and the choice of device it runs on (no Qt here).
+"""The classifier the pipeline calls (no Qt here; the device choice is `models.device`).
 
 A classifier is anything with `classes`, `input_style`, `name`,
 `preprocess(crop_bgr) -> model_input` and `infer(model_input) -> (C,) probs`;
@@ -7,22 +7,11 @@ A classifier is anything with `classes`, `input_style`, `name`,
 
 from __future__ import annotations
 
-import logging
-import os
 from pathlib import Path
 
 import numpy as np
 
 from models import Bundle, BundleError, load_bundle
-
-logger = logging.getLogger(__name__)
-
-DEVICE_CHOICES = ("auto", "cpu", "gpu")
-RUNTIME_CHOICES = ("auto", "keras", "tflite")
-
-
-class DeviceError(RuntimeError):
-    """The requested device is not available; the message says what to try."""
 
 
 class BundleClassifier:
@@ -64,43 +53,3 @@ class BundleClassifier:
 
     def infer(self, model_input: np.ndarray) -> np.ndarray:
         return self.bundle.predict_inputs(model_input[None])[0]
-
-
-def select_device(choice: str = "auto") -> str:
-    """Make TensorFlow use the GPU or the CPU; returns the device's name for the overlay.
-
-    Must run before TensorFlow runs anything (visible devices are fixed then).
-    """
-    if choice not in DEVICE_CHOICES:
-        raise DeviceError(f"--device must be one of {', '.join(DEVICE_CHOICES)}, got {choice!r}.")
-    import tensorflow as tf
-
-    gpus = tf.config.list_physical_devices("GPU")
-    if choice == "gpu" and not gpus:
-        raise DeviceError("No GPU is visible to TensorFlow (no CUDA driver, or a CPU-only install); try --device cpu or --device auto.")
-    if choice == "cpu" and gpus:
-        try:
-            tf.config.set_visible_devices([], "GPU")
-        except RuntimeError as exc:  # TensorFlow already initialised its devices
-            logger.warning("could not hide the GPU (%s); running where TensorFlow chose", exc)
-            return gpu_name(gpus[0])
-        gpus = []
-    if gpus:
-        for gpu in gpus:
-            try:
-                # Take memory as needed rather than all of it up front: the app shares the GPU.
-                tf.config.experimental.set_memory_growth(gpu, True)
-            except (RuntimeError, ValueError):
-                pass
-        return gpu_name(gpus[0])
-    return f"CPU ({os.cpu_count() or 1} cores)"
-
-
-def gpu_name(gpu) -> str:
-    import tensorflow as tf
-
-    try:
-        details = tf.config.experimental.get_device_details(gpu)
-    except (RuntimeError, ValueError):
-        details = {}
-    return f"GPU: {details.get('device_name') or gpu.name}"

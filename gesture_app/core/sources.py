@@ -6,14 +6,14 @@ into the same iterator of BGR uint8 frames (no Qt here).
             ...
 
 `read()` returns None when a source has ended. A camera that stops delivering
-raises `SourceInterrupted` from `read()` while its reader thread reopens it;
-call `read()` again to carry on.
+raises `SourceInterrupted` from `read()` while it is being reopened; call `read()`
+again to carry on. Playing a source (mirroring, pacing, keeping only the newest
+frame of a camera) is `core.stream`'s job.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from pathlib import Path
 
@@ -23,7 +23,6 @@ import numpy as np
 from models.classes import CLASS_NAMES
 from models.images import UnreadableImageError, is_image_file, read_image_bgr
 
-from .frame_slot import FrameSlot
 from .roi import DEFAULT_ROI
 
 logger = logging.getLogger(__name__)
@@ -31,7 +30,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_FPS = 30.0
 FOLDER_FPS = 10.0  # a folder of photos is shown slower than video so each can be seen
 DEMO_FPS = 15.0
-DEMO_DIR = Path(__file__).resolve().parent / "demo"
+DEMO_DIR = Path(__file__).resolve().parent.parent / "demo"
 DEMO_FRAME_SIZE = (640, 480)  # width, height
 VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"})
 
@@ -76,27 +75,26 @@ class FrameSource:
 
 
 class CameraSource(FrameSource):
-    """A webcam read on its own thread that keeps only the newest frame.
+    """A webcam: `read()` returns its next frame, reopening it when it stops delivering.
 
-    Stale frames are overwritten, never queued, so a slow consumer always gets
-    the present. When the camera stops delivering (unplugged, taken by another
-    program) the reader releases it and tries to reopen it every `retry_s`
-    seconds; meanwhile `read()` raises `SourceInterrupted`.
+    Reading it on a thread of its own and keeping only the newest frame is the stream's job
+    (`core.stream.FrameStream`), so a camera's frames pass through exactly one newest-frame slot.
+    When the camera stops delivering (unplugged, taken by another program) it is released and
+    reopened every `retry_s` seconds; meanwhile `read()` raises `SourceInterrupted`.
     """
 
     live = True
+    FAILED_GRABS_BEFORE_LOST = 5  # a single failed grab happens on healthy cameras; several in a row means it is gone
 
-    def __init__(self, index: int, *, fps: float | None = None, capture_factory=None, retry_s: float = 1.0, read_timeout_s: float = 2.0):
+    def __init__(self, index: int, *, fps: float | None = None, capture_factory=None, retry_s: float = 1.0):
         self.index = index
         self.name = f"camera {index}"
         self._capture_factory = capture_factory or cv2.VideoCapture
         self._retry_s = retry_s
-        self._read_timeout_s = read_timeout_s
-        self._slot = FrameSlot()
-        self._last_index = -1
-        self._lost: str | None = None  # why the camera is not delivering, while it is not
-        self._stop = threading.Event()
-        self._capture = self._open()
+        self._lost = ""  # why the camera is not delivering, while it is not
+        self._retry_at = 0.0
+        self._closed = False
+        self._capture, self._first_bgr = self._open()
         if self._capture is None:
             raise SourceError(
                 f"Could not open camera {index}; is another program using it? "
@@ -104,77 +102,64 @@ class CameraSource(FrameSource):
             )
         reported = float(self._capture.get(cv2.CAP_PROP_FPS) or 0.0)
         self.fps = reported if 1.0 <= reported <= 240.0 else (fps or DEFAULT_FPS)
-        self._thread = threading.Thread(target=self._run, name=f"camera-{index}-reader", daemon=True)
-        self._thread.start()
 
     def _open(self):
-        """An opened capture that has delivered one frame (kept in the slot), or None."""
+        """(capture, first frame) of a camera that opened and delivered a frame, or (None, None)."""
         try:
             capture = self._capture_factory(self.index)
             if capture is None or not capture.isOpened():
-                return None
+                return None, None
             ok, frame_bgr = capture.read()
         except cv2.error as exc:
             logger.debug("camera %d: open failed (%s)", self.index, exc)
-            return None
+            return None, None
         if not ok or frame_bgr is None:
             capture.release()
-            return None
-        self._slot.put(frame_bgr)
-        return capture
+            return None, None
+        return capture, frame_bgr
 
-    def _run(self):
-        failures = 0
-        while not self._stop.is_set():
-            if self._capture is None:
-                if self._stop.wait(self._retry_s):
-                    break
-                self._capture = self._open()
-                if self._capture is not None:
-                    logger.info("camera %d is back", self.index)
-                    self._lost = None
-                continue
+    def read(self) -> np.ndarray | None:
+        if self._closed:
+            return None
+        if self._first_bgr is not None:  # the frame that proved the camera works
+            frame_bgr, self._first_bgr = self._first_bgr, None
+            return frame_bgr
+        if self._capture is None:
+            return self._reopen()
+        for _ in range(self.FAILED_GRABS_BEFORE_LOST):
             try:
                 ok, frame_bgr = self._capture.read()
             except cv2.error:
                 ok, frame_bgr = False, None
             if ok and frame_bgr is not None:
-                failures = 0
-                self._lost = None
-                self._slot.put(frame_bgr)
-                continue
-            failures += 1
-            # A single failed grab happens on healthy cameras; several in a row means it is gone.
-            if failures >= 5:
-                self._lost = f"Camera {self.index} stopped delivering frames (unplugged or taken by another program?); retrying every {self._retry_s:g} s."
-                logger.warning(self._lost)
-                self._capture.release()
-                self._capture = None
-                failures = 0
-            else:
-                time.sleep(0.01)
+                return frame_bgr
+            time.sleep(0.01)
+        self._lost = f"Camera {self.index} stopped delivering frames (unplugged or taken by another program?); retrying every {self._retry_s:g} s."
+        logger.warning(self._lost)
+        self._capture.release()
+        self._capture = None
+        self._retry_at = time.monotonic() + self._retry_s
+        raise SourceInterrupted(self._lost)
+
+    def _reopen(self) -> np.ndarray:
+        wait = self._retry_at - time.monotonic()
+        if wait > 0:
+            time.sleep(min(wait, 0.1))  # the caller asks again at once; do not spin
+            raise SourceInterrupted(self._lost)
+        self._capture, frame_bgr = self._open()
+        if self._capture is None:
+            self._retry_at = time.monotonic() + self._retry_s
+            raise SourceInterrupted(self._lost)
+        logger.info("camera %d is back", self.index)
+        self._lost = ""
+        return frame_bgr
+
+    def close(self) -> None:
+        """Release the camera (stop whatever stream reads it first: OpenCV captures are not thread-safe)."""
+        self._closed = True
         if self._capture is not None:
             self._capture.release()
             self._capture = None
-
-    def read(self) -> np.ndarray | None:
-        deadline = time.monotonic() + self._read_timeout_s
-        while not self._stop.is_set():
-            item = self._slot.wait_newer(self._last_index, timeout=0.1)
-            if item is not None:
-                self._last_index, frame_bgr = item
-                return frame_bgr
-            if self._lost is not None:
-                raise SourceInterrupted(self._lost)
-            if time.monotonic() > deadline:
-                raise SourceInterrupted(f"Camera {self.index} has sent no frame for {self._read_timeout_s:g} s; waiting for it.")
-        return None
-
-    def close(self) -> None:
-        self._stop.set()
-        self._slot.close()
-        if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join(timeout=2.0)
 
 
 class VideoSource(FrameSource):
@@ -321,15 +306,16 @@ def open_source(spec: str | int | Path, *, loop: bool = False, fps: float | None
     )
 
 
-def list_cameras(max_index: int = 5) -> list[int]:
+def list_cameras(max_index: int = 5, *, capture_factory=None) -> list[int]:
     """Indices (0 .. max_index-1) of the cameras that open and deliver a frame."""
+    capture_factory = capture_factory or cv2.VideoCapture
     found = []
     previous = cv2.utils.logging.getLogLevel()
     # OpenCV logs a warning per missing device; probing is expected to miss.
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
     try:
         for index in range(max_index):
-            capture = cv2.VideoCapture(index)
+            capture = capture_factory(index)
             try:
                 if capture.isOpened() and capture.read()[0]:
                     found.append(index)

@@ -14,8 +14,8 @@ from PySide6.QtCore import Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QLabel, QMessageBox, QToolBar
 
-from .actions import ActionEngine, ActionMapError, ActionsUnavailable, DryRunSender, FiredAction, load_action_map, make_sender
-from .prediction import Prediction
+from ..actions import ActionEngine, ActionMapError, ActionsUnavailable, DryRunSender, FiredAction, load_action_map, make_sender
+from ..core.prediction import Prediction
 
 logger = logging.getLogger(__name__)
 

@@ -29,18 +29,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .actions import ActionEngine, load_action_map
+from ..actions import ActionEngine, load_action_map
 from .actions_bar import ActionsBar
-from .frame_slot import FrameSlot
-from .headless import open_video_writer
-from .overlay import OverlayStats, draw_overlay
-from .pipeline import DEFAULT_SMOOTHING, NO_MODEL, GesturePipeline
-from .prediction import DEFAULT_THRESHOLD, Prediction
-from .qt_env import use_pyside_plugins
-from .qt_image import bgr_to_qimage
-from .rates import RateMeter
-from .roi import DEFAULT_ROI, RegionOfInterest
-from .sources import CameraSource, FrameSource, SourceError, list_cameras, open_source
+from ..core.frame_slot import FrameSlot
+from ..core.overlay import OverlayStats, draw_overlay
+from ..core.pipeline import DEFAULT_SMOOTHING, NO_MODEL, GesturePipeline
+from ..core.prediction import DEFAULT_THRESHOLD, Prediction
+from .env import use_pyside_plugins
+from .image import bgr_to_qimage
+from ..core.rates import RateMeter
+from ..core.roi import DEFAULT_ROI, RegionOfInterest
+from ..core.sources import CameraSource, FrameSource, SourceError, list_cameras, open_source
+from ..core.video import VideoRecorder
 from .video_view import VideoView
 from .workers import CaptureWorker, InferenceWorker
 
@@ -102,9 +102,8 @@ class MainWindow(QMainWindow):
         self._shown_index = -1
         self._display_rate = RateMeter()
         self._inference_rate = RateMeter()
-        self._recorder: cv2.VideoWriter | None = None
+        self._recorder: VideoRecorder | None = None
         self.recording_path: Path | None = None
-        self._recording_shape: tuple[int, int] = (0, 0)
         self._closed = False
         self._banner_before_loading = ""
         self._skipped_shown = 0  # unreadable images of a folder source, as last shown in the status bar
@@ -131,10 +130,23 @@ class MainWindow(QMainWindow):
 
     # ---- building -----------------------------------------------------------------------------
     def _build_ui(self, cameras: list[int] | None) -> None:
-        toolbar = QToolBar("Controls", self)
+        self._build_controls_bar(cameras)
+        # Settings on a second row, so a normal-width window shows every control.
+        self.addToolBarBreak()
+        self._build_settings_bar()
+        self._action(None, "Quit", QKeySequence.StandardKey.Quit, self.close)
+        self._build_video_area()
+        self.resize(900, 680)
+
+    def _toolbar(self, title: str) -> QToolBar:
+        toolbar = QToolBar(title, self)
         toolbar.setMovable(False)
         self.addToolBar(toolbar)
+        return toolbar
 
+    def _build_controls_bar(self, cameras: list[int] | None) -> None:
+        """Source, Open model, Mirror, Pause, Screenshot, Record."""
+        toolbar = self._toolbar("Controls")
         self.source_box = QComboBox(self)
         self.source_box.setToolTip("Choose a camera, the demo, or open a video file or image folder")
         self.source_box.addItem("demo", "demo")
@@ -152,11 +164,10 @@ class MainWindow(QMainWindow):
         self.pause_action = self._action(toolbar, "Pause", "Space", self.set_paused, checkable=True)
         self.screenshot_action = self._action(toolbar, "Screenshot", "S", self._on_screenshot_triggered)
         self.record_action = self._action(toolbar, "Record", "Ctrl+R", self.set_recording, checkable=True)
-        # Settings on a second row, so a normal-width window shows every control.
-        self.addToolBarBreak()
-        toolbar = QToolBar("Settings", self)
-        toolbar.setMovable(False)
-        self.addToolBar(toolbar)
+
+    def _build_settings_bar(self) -> None:
+        """Background (silhouette models), Explain, Threshold, Smoothing."""
+        toolbar = self._toolbar("Settings")
         self.background_action = self._action(toolbar, "Background", "B", self.pipeline.request_background)
         self.background_action.setToolTip("Silhouette models: with no hand in the box, take it as the background (B); R resets")
         self.reset_background_action = self._action(None, "Reset background", "R", self.pipeline.reset_background)
@@ -186,8 +197,9 @@ class MainWindow(QMainWindow):
         self.smoothing_box.valueChanged.connect(self.set_smoothing)
         toolbar.addWidget(QLabel(" Smoothing ", self))
         toolbar.addWidget(self.smoothing_box)
-        self._action(None, "Quit", QKeySequence.StandardKey.Quit, self.close)
 
+    def _build_video_area(self) -> None:
+        """The banner over the video; drag in the video to move the box, scroll to resize it."""
         central = QWidget(self)
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -202,7 +214,6 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.banner)
         layout.addWidget(self.video_view, 1)
         self.setCentralWidget(central)
-        self.resize(900, 680)
 
     def _build_actions_bar(self, engine: ActionEngine | None) -> None:
         """Gesture actions on a third row; without an engine, the default map, disarmed."""
@@ -233,8 +244,7 @@ class MainWindow(QMainWindow):
         self.source = source
         self.pipeline.reset_history()
         self._display_rate.reset()
-        self.capture_worker = CaptureWorker(source, self.slot, mirror=self.mirror, parent=self)
-        self.capture_worker.paused = self.paused
+        self.capture_worker = CaptureWorker(source, self.slot, mirror=self.mirror, paused=self.paused, parent=self)
         self.capture_worker.source_failed.connect(self.show_banner)
         self.capture_worker.source_recovered.connect(self.hide_banner)
         self.capture_worker.source_ended.connect(self._on_source_ended)
@@ -327,7 +337,7 @@ class MainWindow(QMainWindow):
         keeps = f"Still using {self.model_name}." if self.model_name else "No model is loaded; the video keeps playing."
         self._restore_banner()
         if not self.model_name:
-            self.show_banner(f"No model loaded ({Path(path).name} could not be used). Open one with Open model….")
+            self.show_banner(f"No model loaded ({Path(path).name} could not be used). Open one with Open model… (Ctrl+O).")
         box = QMessageBox(QMessageBox.Icon.Warning, "Cannot load the model", f"{message}\n\n{keeps}", QMessageBox.StandardButton.Ok, self)
         # open(), not exec(): a modal loop here would stall the video behind the dialog.
         box.open()
@@ -351,7 +361,7 @@ class MainWindow(QMainWindow):
     def set_mirror(self, on: bool) -> None:
         self.mirror = bool(on)
         if self.capture_worker is not None:
-            self.capture_worker.mirror = self.mirror
+            self.capture_worker.control.mirror = self.mirror
 
     def set_explain(self, on: bool) -> None:
         self.inference_worker.explainer.set_enabled(on)
@@ -361,7 +371,7 @@ class MainWindow(QMainWindow):
         if self.paused:
             self.actions_bar.release_keys("paused")
         if self.capture_worker is not None:
-            self.capture_worker.paused = self.paused
+            self.capture_worker.control.paused = self.paused
         self._update_status()
 
     def _on_roi_moved(self, cx: float, cy: float) -> None:
@@ -403,7 +413,7 @@ class MainWindow(QMainWindow):
         """Start or stop recording the annotated video (file named by time, in save_dir)."""
         if not on:
             if self._recorder is not None:
-                self._recorder.release()
+                self._recorder.close()
                 self._recorder = None
                 self.statusBar().showMessage(f"Recorded {self.recording_path}", 5000)
             self._sync_action(self.record_action, False)
@@ -417,13 +427,12 @@ class MainWindow(QMainWindow):
         path = self._timestamped(".mp4")
         fps = self.source.fps if self.source is not None else 30.0
         try:
-            self._recorder = open_video_writer(path, fps, self.last_frame_bgr.shape)
+            self._recorder = VideoRecorder(path, fps, self.last_frame_bgr.shape)
         except OSError as exc:
             self.show_banner(str(exc))
             self._sync_action(self.record_action, False)
             return
         self.recording_path = path
-        self._recording_shape = self.last_frame_bgr.shape[:2]
         self._sync_action(self.record_action, True)
         self._update_status()
 
@@ -454,19 +463,12 @@ class MainWindow(QMainWindow):
         shown_bgr = self.inference_worker.explainer.draw(frame_bgr)
         self.last_annotated_bgr = draw_overlay(shown_bgr, self.last_prediction, self.pipeline.roi, self.overlay_stats(), inset_bgr)
         if self._recorder is not None:
-            self._write_recording(self.last_annotated_bgr)
+            self._recorder.write(self.last_annotated_bgr)
         self.video_view.set_image(bgr_to_qimage(self.last_annotated_bgr))
         self.frames_shown += 1
         if getattr(self.source, "skipped_count", 0) != self._skipped_shown:
             self._update_status()
         self.frame_shown.emit(index)
-
-    def _write_recording(self, annotated_bgr: np.ndarray) -> None:
-        height, width = self._recording_shape
-        if annotated_bgr.shape[:2] != (height, width):
-            # A folder's photos differ in size; the video's frame size is fixed by its first frame.
-            annotated_bgr = cv2.resize(annotated_bgr, (width, height))
-        self._recorder.write(annotated_bgr)
 
     def overlay_stats(self) -> OverlayStats:
         prediction = self.last_prediction
@@ -528,7 +530,7 @@ class MainWindow(QMainWindow):
         if not self.inference_worker.stop():
             logger.warning("inference thread did not stop in time")
         if self._recorder is not None:
-            self._recorder.release()
+            self._recorder.close()
             self._recorder = None
 
     def closeEvent(self, event) -> None:

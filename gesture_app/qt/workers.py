@@ -1,7 +1,7 @@
 """The window's two worker threads (Qt at the edge: they own threads and emit signals; the work is Qt-free).
 
-CaptureWorker reads the source at its own pace into a FrameSlot that keeps
-only the newest frame. InferenceWorker always takes the newest frame from that
+CaptureWorker runs the core's stream loop (`core.stream`) on its thread, into a
+FrameSlot that keeps only the newest frame. InferenceWorker always takes the newest frame from that
 slot, runs the pipeline and emits the Prediction; frames that arrive while it
 is busy are dropped, never queued. Errors cross back to the window as signals
 carrying a message, never as tracebacks.
@@ -13,88 +13,53 @@ import logging
 import time
 from pathlib import Path
 
-import cv2
 from PySide6.QtCore import QThread, Signal
 
 from models import BundleError
 from models.bundle import read_description
 
-from .classifier import BundleClassifier, DeviceError, select_device
-from .explain_view import LiveExplainer
-from .frame_slot import FrameSlot
-from .pipeline import GesturePipeline
-from .sources import FrameSource, SourceInterrupted
+from models.device import DeviceError, select_device
+
+from ..core.classifier import BundleClassifier
+from ..core.explain_view import LiveExplainer
+from ..core.frame_slot import FrameSlot
+from ..core.pipeline import GesturePipeline
+from ..core.sources import FrameSource
+from ..core.stream import ENDED, FAILED, INTERRUPTED, RECOVERED, FrameStream, StreamControl, StreamEvent
 
 logger = logging.getLogger(__name__)
 
-MAX_CONSECUTIVE_ERRORS = 20  # a source that fails this often in a row is given up
-ERROR_BACKOFF_S = 0.05  # wait this much longer after each failed read, up to 10x
 
 
 class CaptureWorker(QThread):
+    """Plays a source on this thread through the core's one stream loop, the newest frame into `slot`."""
+
     source_failed = Signal(str)     # a transient problem, shown as a banner; reading goes on
     source_recovered = Signal()     # frames flow again after source_failed
     source_ended = Signal(str)      # no more frames (end of file, or given up)
 
-    def __init__(self, source: FrameSource, slot: FrameSlot, *, mirror: bool = False, parent=None):
+    def __init__(self, source: FrameSource, slot: FrameSlot, *, mirror: bool = False, paused: bool = False, parent=None):
         super().__init__(parent)
         self.source = source
-        self.slot = slot
-        self.mirror = mirror
-        self.paused = False
-        self.frames_captured = 0
-        self._stopping = False
+        # Paced: files and the demo play at their frame rate, as a camera would deliver them.
+        self.control = StreamControl(mirror=mirror, paused=paused, paced=True)
+        self.stream = FrameStream(source, self.control, slot, on_event=self._on_stream_event)
         self.setObjectName(f"capture: {source.name}")
 
     def stop(self, timeout_ms: int = 5000) -> bool:
-        self._stopping = True
+        self.control.stop()
         return self.wait(timeout_ms)
 
     def run(self) -> None:
-        period = 1.0 / max(self.source.fps, 1.0)
-        next_due = time.perf_counter()
-        failing = 0
-        while not self._stopping:
-            if self.paused:
-                time.sleep(0.03)
-                next_due = time.perf_counter()
-                continue
-            try:
-                frame_bgr = self.source.read()
-            except SourceInterrupted as exc:
-                # The camera's own reader is already retrying; keep asking.
-                failing += 1
-                if failing == 1:
-                    self.source_failed.emit(str(exc))
-                time.sleep(0.01)
-                continue
-            except Exception as exc:  # any source fault becomes a message, not a dead thread
-                failing += 1
-                logger.warning("reading %s failed: %s", self.source.name, exc, exc_info=logger.isEnabledFor(logging.DEBUG))
-                self.source_failed.emit(f"Reading {self.source.name} failed: {exc}")
-                if failing >= MAX_CONSECUTIVE_ERRORS:
-                    self.source_ended.emit(f"Gave up on {self.source.name} after {failing} failed reads; choose another source.")
-                    return
-                time.sleep(ERROR_BACKOFF_S * min(failing, 10))
-                continue
-            if frame_bgr is None:
-                self.source_ended.emit(f"{self.source.name} ended; open another source, or start with --loop to repeat it.")
-                return
-            if failing:
-                failing = 0
-                self.source_recovered.emit()
-            if self.mirror:
-                frame_bgr = cv2.flip(frame_bgr, 1)
-            self.slot.put(frame_bgr)
-            self.frames_captured += 1
-            if not self.source.live:
-                # Files and the demo have no clock of their own: play them at their frame rate.
-                next_due += period
-                delay = next_due - time.perf_counter()
-                if delay > 0:
-                    time.sleep(delay)
-                elif delay < -period:
-                    next_due = time.perf_counter()  # fell behind (a slow disk): do not race to catch up
+        self.stream.run()
+
+    def _on_stream_event(self, event: StreamEvent) -> None:
+        if event.kind in (INTERRUPTED, FAILED):
+            self.source_failed.emit(event.message)
+        elif event.kind == RECOVERED:
+            self.source_recovered.emit()
+        elif event.kind == ENDED:
+            self.source_ended.emit(event.message)
 
 
 class InferenceWorker(QThread):
@@ -111,7 +76,6 @@ class InferenceWorker(QThread):
         self.device_choice = device
         self.runtime_choice = runtime
         self.device_name = ""
-        self.frames_processed = 0
         self._pending_model: Path | None = None
         self._stopping = False
         # The explain toggle's heat maps, made here between predictions at a reduced rate.
@@ -148,7 +112,6 @@ class InferenceWorker(QThread):
                 self.failed.emit(f"The model failed on a frame: {type(exc).__name__}: {exc}")
                 time.sleep(0.1)
                 continue
-            self.frames_processed += 1
             self.prediction_ready.emit(prediction)
             self.explainer.update(self.pipeline, last_index)
 

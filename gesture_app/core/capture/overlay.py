@@ -1,0 +1,38 @@
+"""The capture tool's preview drawing (no Qt here): the box to hold a hand in, REC while recording, the countdown."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from ..roi import RegionOfInterest
+
+BOX_IDLE_BGR = (80, 200, 80)
+BOX_RECORDING_BGR = (40, 40, 230)
+BOX_COUNTDOWN_BGR = (0, 200, 255)
+
+
+def draw_capture_overlay(
+    frame_bgr: np.ndarray, roi: RegionOfInterest, *, recording: bool = False, countdown_s: float | None = None
+) -> np.ndarray:
+    """A copy of the frame with the region-of-interest box, a REC mark and the countdown drawn on it."""
+    canvas_bgr = frame_bgr.copy()
+    x0, y0, x1, y1 = roi.to_pixels(canvas_bgr.shape)
+    colour = BOX_COUNTDOWN_BGR if countdown_s is not None else BOX_RECORDING_BGR if recording else BOX_IDLE_BGR
+    thickness = max(2, canvas_bgr.shape[0] // 160)
+    cv2.rectangle(canvas_bgr, (x0, y0), (x1 - 1, y1 - 1), colour, thickness, cv2.LINE_AA)
+    scale = canvas_bgr.shape[0] / 480
+    if recording:
+        cv2.circle(canvas_bgr, (int(24 * scale), int(24 * scale)), int(9 * scale), BOX_RECORDING_BGR, -1, cv2.LINE_AA)
+        origin = (int(40 * scale), int(33 * scale))
+        weight = max(1, int(2 * scale))
+        cv2.putText(canvas_bgr, "REC", origin, cv2.FONT_HERSHEY_SIMPLEX, 0.8 * scale, BOX_RECORDING_BGR, weight, cv2.LINE_AA)
+    if countdown_s is not None:
+        text = f"{max(1, int(np.ceil(countdown_s)))}"
+        font_scale = 3.0 * scale
+        weight = max(2, int(6 * scale))
+        (width, height), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, font_scale, weight)
+        origin = ((x0 + x1 - width) // 2, (y0 + y1 + height) // 2)
+        cv2.putText(canvas_bgr, text, origin, cv2.FONT_HERSHEY_SIMPLEX, font_scale, (0, 0, 0), weight + 4, cv2.LINE_AA)
+        cv2.putText(canvas_bgr, text, origin, cv2.FONT_HERSHEY_SIMPLEX, font_scale, BOX_COUNTDOWN_BGR, weight, cv2.LINE_AA)
+    return canvas_bgr

@@ -1,0 +1,598 @@
+"""The `gesture-capture` window: a thin view over the Qt-free `CaptureController`.
+
+A CaptureWorker plays the source through the core's stream loop into a one-frame slot; a timer
+shows the newest frame and hands it to the controller, which decides when to save. This module
+only lays out widgets, shows the controller's state and turns keys and buttons into calls.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence, QPixmap
+from PySide6.QtWidgets import (
+    QApplication,
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from models import CLASS_NAMES
+from models.dataset_rules import TARGET_PER_CLASS, ClassNameError, split_counts
+from models.images import UnreadableImageError, read_image_bgr
+from models.preprocess import INPUT_STYLES
+
+from ..core.capture import RECORDING, CaptureController, CaptureView, DatasetWriter, SavedImage, draw_capture_overlay
+from ..core.frame_slot import FrameSlot
+from ..core.roi import DEFAULT_ROI, RegionOfInterest
+from ..core.stream import ENDED, FRAME, StreamControl, stream_frames
+from .capture_widgets import ClassTable, RecentStrip
+from .env import use_pyside_plugins
+from .image import bgr_to_qimage
+from .video_view import VideoView
+from .workers import CaptureWorker
+
+# Importing cv2 pointed Qt at OpenCV's own plugins; undo that before any QApplication exists.
+use_pyside_plugins()
+
+logger = logging.getLogger(__name__)
+
+RECORD_LABEL = "● Record (hold Space)"
+RECORDING_LABEL = "■ Recording… (release to stop)"
+
+
+def _no_focus(*widgets) -> None:
+    """Buttons and boxes that never take the keyboard, so Space and 1–9 keep driving the recorder."""
+    for widget in widgets:
+        widget.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+
+
+class CaptureWindow(QMainWindow):
+    """Records the crop inside the box into the selected class while Record (Space) is held."""
+
+    image_saved = Signal(object)  # SavedImage
+    image_deleted = Signal(object)  # SavedImage
+    recording_changed = Signal(bool)
+    class_selected = Signal(str)
+    error_occurred = Signal(str)  # a message for the user; recording has stopped
+    source_ended = Signal()
+
+    def __init__(
+        self,
+        source,
+        writer: DatasetWriter,
+        *,
+        classes: list[str] | None = None,
+        roi: RegionOfInterest = DEFAULT_ROI,
+        input_style: str = "colour",
+        extractor=None,
+        target: int = TARGET_PER_CLASS,
+        burst_fps: float = 5.0,
+        countdown_s: float = 0.0,
+        save_full_frame: bool = False,
+        initial_class: str | None = None,
+        mirror: bool = False,
+        recent_size: int = 12,
+        clock=time.monotonic,
+        parent: QWidget | None = None,
+    ):
+        super().__init__(parent)
+        self.source = source
+        self.writer = writer
+        self.target = target
+        self.controller = CaptureController(
+            writer, classes=list(classes if classes is not None else CLASS_NAMES), roi=roi, input_style=input_style,
+            extractor=extractor, save_full_frame=save_full_frame, source_name=source.name, mirror=mirror,
+            burst_fps=burst_fps, countdown_s=countdown_s, clock=clock, listener=self,
+        )
+        self.frames_shown = 0
+        self.capture_worker: CaptureWorker | None = None
+        self.slot = FrameSlot()
+        self._shown_index = -1
+        self._source_failing = False  # a failure not yet followed by frames: an end after it is a give-up
+
+        self.setWindowTitle(f"gesture-capture — {writer.root}")
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self._build_ui(input_style, burst_fps, save_full_frame, recent_size)
+        for name in self.controller.classes:
+            self.class_table.add(name, writer.count(name))
+        for saved in self.controller.recent_saves(recent_size):
+            self._add_thumbnail(saved)
+        first = initial_class if initial_class in self.controller.classes else next(iter(self.controller.classes), None)
+        if first is not None:
+            self.select_class(first)
+        self._update_style_hint()
+        self._show_opened_message()
+
+        self._timer = QTimer(self)
+        self._timer.timeout.connect(self._on_display_tick)
+
+    # -- layout ---------------------------------------------------------------------------------
+
+    def _build_ui(self, input_style: str, burst_fps: float, save_full_frame: bool, recent_size: int) -> None:
+        right = QVBoxLayout()
+        right.addWidget(self._build_classes_box())
+        right.addWidget(self._build_recording_box(burst_fps, save_full_frame))
+        right.addWidget(self._build_style_box(input_style))
+        self.folder_label = QLabel(f"Dataset: {self.writer.root}")
+        self.folder_label.setWordWrap(True)
+        self.folder_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        right.addWidget(self.folder_label)
+        right.addStretch(1)
+        right_widget = QWidget()
+        right_widget.setLayout(right)
+        right_widget.setFixedWidth(400)
+
+        central = QWidget()
+        layout = QHBoxLayout(central)
+        layout.addLayout(self._build_preview_column(recent_size), 1)
+        layout.addWidget(right_widget)
+        self.setCentralWidget(central)
+        self.resize(1240, 760)
+
+    def _build_preview_column(self, recent_size: int) -> QVBoxLayout:
+        """The error banner, the live preview (drag and scroll move the box) and the strip of last captures."""
+        self.error_banner = QLabel()
+        self.error_banner.setWordWrap(True)
+        self.error_banner.setStyleSheet("background: #8b1a1a; color: white; padding: 6px; font-weight: bold;")
+        self.error_banner.hide()
+        self.preview = VideoView(minimum_size=(480, 360))
+        self.preview.roi_moved.connect(self._on_roi_moved)
+        self.preview.roi_resized.connect(self._on_roi_resized)
+
+        self.recent = RecentStrip(recent_size)
+        self.undo_button = QPushButton("Undo last (Ctrl+Z)")
+        self.delete_button = QPushButton("Delete selected (Del)")
+        _no_focus(self.undo_button, self.delete_button)
+        self.undo_button.clicked.connect(self.undo_last)
+        self.delete_button.clicked.connect(self.delete_selected)
+        strip_buttons = QVBoxLayout()
+        strip_buttons.addWidget(self.undo_button)
+        strip_buttons.addWidget(self.delete_button)
+        strip_buttons.addStretch(1)
+        strip = QHBoxLayout()
+        strip.addWidget(self.recent, 1)
+        strip.addLayout(strip_buttons)
+        recent_box = QGroupBox("Last captures")
+        recent_box.setLayout(strip)
+
+        column = QVBoxLayout()
+        column.addWidget(self.error_banner)
+        column.addWidget(self.preview, 1)
+        column.addWidget(recent_box)
+        return column
+
+    def _build_classes_box(self) -> QGroupBox:
+        """The classes with counts and splits, and the field that adds one."""
+        self.class_table = ClassTable(self.target)
+        self.class_table.class_clicked.connect(self.select_class)
+        self.new_class = QLineEdit()
+        self.new_class.setPlaceholderText("new class name")
+        # Only a click gives it focus, so Space and the number keys keep driving the recorder.
+        self.new_class.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        self.new_class.returnPressed.connect(self._on_add_class_requested)
+        add_button = QPushButton("Add class")
+        _no_focus(add_button)
+        add_button.clicked.connect(self._on_add_class_requested)
+        add_row = QHBoxLayout()
+        add_row.addWidget(self.new_class, 1)
+        add_row.addWidget(add_button)
+        self.class_message = QLabel()
+        self.class_message.setWordWrap(True)
+        self.class_message.setStyleSheet("color: #c03030;")
+        self.class_message.hide()
+        split = " · ".join(f"{part} {count}" for part, count in split_counts(self.target).items())
+        targets_note = QLabel(f"Target {self.target} per class ({split}).")
+        targets_note.setWordWrap(True)
+        layout = QVBoxLayout()
+        layout.addWidget(targets_note)
+        layout.addWidget(self.class_table)
+        layout.addLayout(add_row)
+        layout.addWidget(self.class_message)
+        box = QGroupBox("Classes (keys 1–9)")
+        box.setLayout(layout)
+        return box
+
+    def _build_recording_box(self, burst_fps: float, save_full_frame: bool) -> QGroupBox:
+        """Record (hold), the burst rate, the countdown, full frames and mirroring."""
+        self.record_button = QPushButton(RECORD_LABEL)
+        self.record_button.setMinimumHeight(44)
+        self.record_button.setStyleSheet("QPushButton { font-weight: bold; } QPushButton:pressed { background: #c03030; color: white; }")
+        self.record_button.pressed.connect(self.press_record)
+        self.record_button.released.connect(self.release_record)
+        self.fps_spin = QDoubleSpinBox()
+        self.fps_spin.setRange(0.5, 30.0)
+        self.fps_spin.setSingleStep(0.5)
+        self.fps_spin.setSuffix(" per second")
+        self.fps_spin.setValue(burst_fps)
+        self.fps_spin.valueChanged.connect(self._on_burst_fps_changed)
+        self.countdown_spin = QSpinBox()
+        self.countdown_spin.setRange(0, 10)
+        self.countdown_spin.setSuffix(" s")
+        self.countdown_spin.setValue(int(round(self.controller.countdown_s)))
+        self.countdown_spin.valueChanged.connect(self._on_countdown_changed)
+        for spin in (self.fps_spin, self.countdown_spin):
+            spin.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+            spin.editingFinished.connect(self.setFocus)
+        self.mirror_check = QCheckBox("Mirror (M)")
+        self.mirror_check.setChecked(self.controller.mirror)
+        self.mirror_check.toggled.connect(self.set_mirror)
+        self.full_frame_check = QCheckBox("Also save the full frame")
+        self.full_frame_check.setChecked(save_full_frame)
+        self.full_frame_check.toggled.connect(self._on_full_frame_toggled)
+        _no_focus(self.record_button, self.mirror_check, self.full_frame_check)
+        form = QFormLayout()
+        form.addRow(self.record_button)
+        form.addRow("Burst rate", self.fps_spin)
+        form.addRow("Countdown", self.countdown_spin)
+        form.addRow(self.full_frame_check)
+        form.addRow(self.mirror_check)
+        box = QGroupBox("Recording")
+        box.setLayout(form)
+        return box
+
+    def _build_style_box(self, input_style: str) -> QGroupBox:
+        """What is saved: the input style, the background buttons and a preview of the crop."""
+        self.style_combo = QComboBox()
+        self.style_combo.addItems(list(INPUT_STYLES))
+        self.style_combo.setCurrentText(input_style)
+        self.style_combo.currentTextChanged.connect(self._on_input_style_changed)
+        self.background_button = QPushButton("Capture background (B)")
+        self.reset_background_button = QPushButton("Reset (R)")
+        _no_focus(self.style_combo, self.background_button, self.reset_background_button)
+        self.background_button.clicked.connect(self.capture_background)
+        self.reset_background_button.clicked.connect(self.reset_background)
+        background_row = QHBoxLayout()
+        background_row.addWidget(self.background_button, 1)
+        background_row.addWidget(self.reset_background_button)
+        self.crop_preview = QLabel()
+        self.crop_preview.setFixedSize(128, 128)
+        self.crop_preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.crop_preview.setStyleSheet("background: #202020; color: #c0c0c0;")
+        self.style_hint = QLabel()
+        self.style_hint.setWordWrap(True)
+        crop_row = QHBoxLayout()
+        crop_row.addWidget(self.crop_preview)
+        crop_row.addWidget(self.style_hint, 1)
+        layout = QVBoxLayout()
+        layout.addWidget(self.style_combo)
+        layout.addLayout(background_row)
+        layout.addLayout(crop_row)
+        box = QGroupBox("Saved image")
+        box.setLayout(layout)
+        return box
+
+    def _show_opened_message(self) -> None:
+        report = self.writer.last_reconcile
+        if report.changed:
+            self.statusBar().showMessage(
+                f"Opened {self.writer.root}: manifest fixed ({report.rows_dropped} rows without a file dropped, "
+                f"{report.rows_added} files without a row added).",
+                10000,
+            )
+        else:
+            self.statusBar().showMessage(f"Opened {self.writer.root}: {sum(self.counts().values())} images so far.", 5000)
+
+    # -- what the window shows of the controller ------------------------------------------------
+
+    @property
+    def capturer(self):
+        return self.controller.capturer
+
+    @property
+    def classes(self) -> list[str]:
+        return list(self.controller.classes)
+
+    @property
+    def current_class(self) -> str | None:
+        return self.controller.current_class
+
+    @property
+    def recording(self) -> bool:
+        return self.controller.recording
+
+    @property
+    def mirror(self) -> bool:
+        return self.controller.mirror
+
+    def counts(self) -> dict[str, int]:
+        """Images per class on disk, as last shown."""
+        return {name: self.writer.count(name) for name in self.controller.classes}
+
+    def recent_captures(self) -> list[SavedImage]:
+        """The captures in the strip, newest first."""
+        return self.recent.saves()
+
+    # -- CaptureListener: the controller reports; the window shows ------------------------------
+
+    def on_saved(self, saved: SavedImage, image_bgr: np.ndarray) -> None:
+        self.error_banner.hide()
+        self._add_thumbnail(saved, image_bgr)
+        self.class_table.show_count(saved.class_name, self.writer.count(saved.class_name))
+        self.statusBar().showMessage(f"Saved {saved.path.name}", 1500)
+        self.image_saved.emit(saved)
+
+    def on_deleted(self, saved: SavedImage) -> None:
+        self.recent.remove(saved)
+        if saved.class_name in self.class_table.rows:
+            self.class_table.show_count(saved.class_name, self.writer.count(saved.class_name))
+        self.statusBar().showMessage(f"Deleted {Path(saved.path).name}", 3000)
+        self.image_deleted.emit(saved)
+
+    def on_recording_changed(self, recording: bool) -> None:
+        self.record_button.setText(RECORDING_LABEL if recording else RECORD_LABEL)
+        self.recording_changed.emit(recording)
+
+    def on_skipped(self, reason: str) -> None:
+        self.statusBar().showMessage(f"Not saved: {reason}.", 2000)
+
+    def on_error(self, message: str) -> None:
+        self.error_banner.setText(message)
+        self.error_banner.show()
+        self.statusBar().showMessage(message, 10000)
+        self.error_occurred.emit(message)
+
+    def _add_thumbnail(self, saved: SavedImage, image_bgr: np.ndarray | None = None) -> None:
+        if image_bgr is None:
+            try:
+                image_bgr = read_image_bgr(saved.path)
+            except UnreadableImageError:
+                return
+        self.recent.add(saved, image_bgr)
+
+    # -- classes --------------------------------------------------------------------------------
+
+    def add_class(self, name: str) -> bool:
+        """Add a class from the "add class" field; False (and a message) when the name is not usable."""
+        try:
+            name = self.controller.add_class(name)
+        except ClassNameError as exc:
+            self.class_message.setText(str(exc))
+            self.class_message.show()
+            self.statusBar().showMessage(str(exc), 8000)
+            return False
+        self.class_table.add(name, self.writer.count(name))
+        self.class_message.hide()
+        self.select_class(name)
+        return True
+
+    def select_class(self, name: str) -> None:
+        if self.controller.select_class(name):
+            self.class_table.select(name)
+            self.class_selected.emit(name)
+
+    def _on_add_class_requested(self) -> None:
+        if self.add_class(self.new_class.text()):
+            self.new_class.clear()
+            self.setFocus()
+
+    # -- playing the source ---------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Play the source on a capture thread (files at their frame rate) and show its newest frame."""
+        self.capture_worker = CaptureWorker(self.source, self.slot, mirror=self.mirror, parent=self)
+        self.capture_worker.source_failed.connect(self._on_source_failed)
+        self.capture_worker.source_recovered.connect(self._on_source_recovered)
+        self.capture_worker.source_ended.connect(self._on_source_ended)
+        self.capture_worker.start()
+        # Poll at twice the source's rate: each new frame is shown once, within half a frame of arriving.
+        self._timer.start(max(5, int(round(500.0 / max(self.source.fps, 1.0)))))
+
+    def stop(self) -> None:
+        self._timer.stop()
+        self.controller.stop()
+        if self.capture_worker is not None:
+            if not self.capture_worker.stop():
+                logger.warning("capture thread did not stop in time")
+            self.capture_worker = None
+
+    def _on_display_tick(self) -> None:
+        index, frame_bgr = self.slot.newest()
+        if frame_bgr is not None and index != self._shown_index:
+            self._shown_index = index
+            self.process_frame(frame_bgr)
+
+    def _on_source_failed(self, message: str) -> None:
+        self._source_failing = True
+        self.controller.stop()  # no burst of a frozen or broken picture
+        self.statusBar().showMessage(message, 2000)
+
+    def _on_source_recovered(self) -> None:
+        self._source_failing = False
+
+    def _on_source_ended(self, message: str) -> None:
+        self._on_display_tick()  # the last frame, if the timer has not shown it yet
+        gave_up = self._source_failing
+        self.stop()
+        if gave_up:
+            self.on_error(message)
+        else:
+            self.statusBar().showMessage("The source has ended; restart with another --source to record more.")
+        self.source_ended.emit()
+
+    def process_frame(self, frame_bgr: np.ndarray) -> None:
+        """Show one streamed frame; while recording the controller saves its crop when a shot is due."""
+        self.frames_shown += 1
+        self._show(self.controller.process(frame_bgr))
+
+    def _show(self, view: CaptureView) -> None:
+        canvas_bgr = draw_capture_overlay(view.frame_bgr, self.controller.roi, recording=view.recording, countdown_s=view.countdown_s)
+        self.preview.set_image(bgr_to_qimage(canvas_bgr))
+        if view.image_bgr is not None:
+            crop = QPixmap.fromImage(bgr_to_qimage(view.image_bgr))
+            self.crop_preview.setPixmap(
+                crop.scaled(self.crop_preview.size(), Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
+            )
+        else:
+            self.crop_preview.setText("no hand")
+
+    def _show_latest(self) -> None:
+        if self.controller.frame_bgr is not None:
+            self._show(CaptureView(self.controller.frame_bgr, self.controller.image_bgr, self.controller.state == RECORDING))
+
+    # -- recording, undo, delete ----------------------------------------------------------------
+
+    def press_record(self) -> None:
+        """Record is pressed: one shot now (or after the countdown), and more while it stays held."""
+        self.controller.press()
+
+    def release_record(self) -> None:
+        """Record is released: the burst stops (a countdown still ends in one shot)."""
+        self.controller.release()
+
+    def undo_last(self) -> SavedImage | None:
+        """Delete the newest image saved in this session."""
+        if not self.controller.session_saves:
+            self.statusBar().showMessage("Nothing to undo in this session.", 3000)
+            return None
+        return self.controller.undo_last()
+
+    def delete_selected(self) -> SavedImage | None:
+        saved = self.recent.selected()
+        if saved is None:
+            self.statusBar().showMessage("Select a thumbnail in the strip to delete it.", 3000)
+            return None
+        return saved if self.controller.delete(saved) else None
+
+    # -- input style, background, box, mirror ---------------------------------------------------
+
+    def capture_background(self) -> None:
+        if not self.controller.capture_background():
+            self.statusBar().showMessage("No frame yet to take the background from.", 3000)
+            return
+        self.statusBar().showMessage("Background captured: now put your hand in the box.", 4000)
+        self._update_style_hint()
+
+    def reset_background(self) -> None:
+        self.controller.reset_background()
+        self._update_style_hint()
+
+    def _update_style_hint(self) -> None:
+        silhouette = self.controller.input_style == "silhouette"
+        self.background_button.setEnabled(silhouette)
+        self.reset_background_button.setEnabled(silhouette)
+        self.style_hint.setText(self.controller.style_hint())
+
+    def _on_input_style_changed(self, style: str) -> None:
+        self.controller.input_style = style
+        self._update_style_hint()
+
+    def set_mirror(self, on: bool) -> None:
+        """Flip the picture left-right before the crop (in the stream, as gesture-app --mirror does)."""
+        self.controller.mirror = on
+        self.mirror_check.setChecked(self.controller.mirror)
+        if self.capture_worker is not None:
+            self.capture_worker.control.mirror = self.controller.mirror
+
+    def _on_roi_moved(self, cx: float, cy: float) -> None:
+        self._set_roi(self.controller.roi.moved_to(cx, cy))
+
+    def _on_roi_resized(self, steps: float) -> None:
+        self._set_roi(self.controller.roi.resized(self.controller.roi.size * (1.05**steps)))
+
+    def _set_roi(self, roi: RegionOfInterest) -> None:
+        if self.controller.set_roi(roi):
+            self._update_style_hint()
+            self.statusBar().showMessage("The box moved: take your hand out and capture the background again (B).", 5000)
+        self._show_latest()
+
+    def _on_burst_fps_changed(self, value: float) -> None:
+        self.controller.burst_clock.fps = value
+
+    def _on_countdown_changed(self, value: int) -> None:
+        self.controller.countdown_s = float(value)
+
+    def _on_full_frame_toggled(self, checked: bool) -> None:
+        self.controller.capturer.save_full_frame = checked
+
+    # -- keys and window events -----------------------------------------------------------------
+
+    def keyPressEvent(self, event) -> None:
+        key = event.key()
+        if event.matches(QKeySequence.StandardKey.Undo):
+            self.undo_last()
+        elif key == Qt.Key.Key_Space:
+            if not event.isAutoRepeat():
+                self.press_record()
+        elif Qt.Key.Key_1 <= key <= Qt.Key.Key_9 and not event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            index = key - Qt.Key.Key_1
+            if index < len(self.controller.classes):
+                self.select_class(self.controller.classes[index])
+        elif key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
+            self.delete_selected()
+        elif key == Qt.Key.Key_B:
+            self.capture_background()
+        elif key == Qt.Key.Key_R:
+            self.reset_background()
+        elif key == Qt.Key.Key_M:
+            self.set_mirror(not self.mirror)
+        elif key == Qt.Key.Key_Escape:
+            self.controller.stop()
+        else:
+            super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event) -> None:
+        if event.key() == Qt.Key.Key_Space:
+            if not event.isAutoRepeat():
+                self.release_record()
+        else:
+            super().keyReleaseEvent(event)
+
+    def changeEvent(self, event) -> None:
+        # A key released while another window has focus never arrives: stop rather than record on.
+        if event.type() == event.Type.ActivationChange and not self.isActiveWindow() and self.controller.held and not self.record_button.isDown():
+            self.release_record()
+        super().changeEvent(event)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.setFocus()
+
+    def mousePressEvent(self, event) -> None:
+        # Clicking the preview hands the keys back from a text field.
+        self.setFocus()
+        super().mousePressEvent(event)
+
+    def closeEvent(self, event) -> None:
+        self.stop()
+        super().closeEvent(event)
+
+    # -- screenshots ----------------------------------------------------------------------------
+
+    def save_screenshot(self, path: str | Path, frames: int = 20) -> int:
+        """Show the window, stream `frames` frames through it, save a PNG of it; 0 on success (for the docs)."""
+        self.show()
+        app = QApplication.instance()
+        events = stream_frames(self.source, StreamControl(mirror=self.mirror))
+        shown = 0
+        for event in events:
+            if event.kind == FRAME:
+                self.process_frame(event.frame_bgr)
+                app.processEvents()
+                shown += 1
+            if shown >= frames or event.kind == ENDED:
+                break
+        events.close()
+        app.processEvents()
+        self._show_latest()  # scale the last frame to the preview's final size
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not self.grab().save(str(path), "PNG"):
+            logger.error("Could not write the screenshot to %s; check the folder exists and is writable.", path)
+            return 1
+        logger.info("screenshot saved to %s", path)
+        return 0
