@@ -49,3 +49,14 @@ def format_metrics(metrics: dict) -> str:
     for name, row in zip(classes, metrics["confusion_matrix"]):
         lines.append(name.rjust(width) + " " + " ".join(str(v).rjust(width) for v in row))
     return "\n".join(lines)
+
+
+def score_probs(labels, probs: np.ndarray, classes) -> dict:
+    """classification_metrics of (N, classes) probabilities whose NaN rows mean "no reading" (counted as wrong)."""
+    readable = ~np.isnan(probs).any(axis=1)
+    predicted = np.where(readable, np.nan_to_num(probs).argmax(axis=1), -1)
+    metrics = reports.classification_metrics(labels, predicted, classes)
+    metrics["no_hand"] = int((~readable).sum())
+    if readable.any():
+        metrics["accuracy_with_hand"] = float((predicted[readable] == np.asarray(labels)[readable]).mean())
+    return metrics

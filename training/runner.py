@@ -378,6 +378,11 @@ def train_schedule(config: TrainConfig) -> dict[str, dict]:
     # Resolved once, so each run's config.json records the mode it used, not "auto".
     config = replace(config, augment_on=resolve_augment_on(config.augment_on))
     specs = [config.spec_for(spec) for spec in resolve_runs(config.runs)]
+    # Landmark runs read the hands' landmarks, not images at an input size (training/landmark_run.py).
+    landmark_results = _train_landmark_runs([spec for spec in specs if spec.backbone == "landmarks"], config)
+    specs = [spec for spec in specs if spec.backbone != "landmarks"]
+    if not specs:
+        return landmark_results
     sizes = {spec.input_size for spec in specs}
     if len(sizes) != 1:
         raise TrainingError(f"Runs in one call must share an input size; got {sorted(sizes)}. Pass --input-size.")
@@ -406,6 +411,16 @@ def train_schedule(config: TrainConfig) -> dict[str, dict]:
             results[spec.name] = train_run(spec, dataset, preprocessing, config)
     summary = reports.write_summary(config.out, [s for s in _all_run_names(config.out)])
     log.info("Summary of all runs: %s", summary)
+    return {**landmark_results, **results}
+
+
+def _train_landmark_runs(specs: list[RunSpec], config: TrainConfig) -> dict[str, dict]:
+    from .landmark_run import train_landmark_run
+
+    results = {spec.name: train_landmark_run(spec, config) for spec in specs}
+    if results:
+        config.out.mkdir(parents=True, exist_ok=True)
+        log.info("Summary of all runs: %s", reports.write_summary(config.out, _all_run_names(config.out)))
     return results
 
 
