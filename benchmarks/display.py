@@ -50,14 +50,11 @@ class SlowedClassifier:
         self.input_style = classifier.input_style
         self.name = f"{classifier.name} slowed to {ms:g} ms"
 
-    def preprocess(self, crop_bgr):
-        return self._classifier.preprocess(crop_bgr)
-
-    def infer(self, model_input):
+    def classify(self, crop_bgr, hand=None):
         start = time.perf_counter()
-        probs = self._classifier.infer(model_input)
+        heads = self._classifier.classify(crop_bgr, hand)
         time.sleep(max(0.0, self._seconds - (time.perf_counter() - start)))
-        return probs
+        return heads
 
 
 class DisplayProbe(QObject):

@@ -27,6 +27,7 @@ from gesture_app.core import classifier as classifier_module
 from gesture_app.actions import default_map_path
 from gesture_app.core.roi import DEFAULT_ROI
 from gesture_app.core.sources import DEMO_FRAME_SIZE, compose_demo_frame
+from models.bundle import HeadProbs
 from models.classes import CLASS_NAMES
 from models.images import read_image_bgr
 
@@ -138,6 +139,10 @@ class NearestPhotoClassifier:
         probs = np.full(len(self.classes), 0.02, np.float32)
         probs[self.classes.index(label)] = 0.92
         return probs
+
+    def classify(self, crop_bgr, hand=None):
+        probs = self.infer(self.preprocess(crop_bgr))
+        return HeadProbs(cnn=probs, landmarks=None, fused=probs, timings_ms={})
 
 
 def gesture_video(path: Path, photos_bgr: dict[str, np.ndarray], script: list[tuple[str, int]], fps: float = 10.0) -> Path:
