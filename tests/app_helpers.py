@@ -68,7 +68,7 @@ class FakeClassifier:
         self.input_style = input_style
         self.name = "fake"
         self.calls = 0
-        self.seen = []  # (crop shape, hand) per classify call
+        self.given = []  # (crop shape, hand) per classify call
 
     def preprocess(self, crop_bgr):
         return crop_bgr
@@ -80,7 +80,7 @@ class FakeClassifier:
 
     def classify(self, crop_bgr, hand=None):
         """The classifier's one per-hand call; records what it was given."""
-        self.seen.append((None if crop_bgr is None else crop_bgr.shape, hand))
+        self.given.append((None if crop_bgr is None else crop_bgr.shape, hand))
         probs = np.asarray(self.infer(self.preprocess(crop_bgr)), np.float32)
         return HeadProbs(cnn=probs, landmarks=None, fused=probs, timings_ms={"cnn": 0.0})
 

@@ -75,12 +75,13 @@ def test_default_bundle_loads_and_is_documented(bundle, measured):
     assert measured["macro_f1"] >= 0.90
 
 
-def test_default_model_recognises_the_demo_photos(bundle):
+@pytest.mark.parametrize("locate", ["auto", "off"])
+def test_default_model_recognises_the_demo_photos(bundle, locate):
     from gesture_app.core.classifier import BundleClassifier
     from gesture_app.core.pipeline import GesturePipeline
     from gesture_app.core.sources import open_source
 
-    pipeline = GesturePipeline(BundleClassifier(bundle), smoothing=1)
+    pipeline = GesturePipeline(BundleClassifier(bundle), smoothing=1, locate=locate)
     source = open_source("demo")
     wrong, shown = [], 0
     for index, frame_bgr in enumerate(source):

@@ -54,7 +54,7 @@ def test_pipeline_without_hand_finding_crops_the_roi_and_times_each_stage():
     classifier = FakeClassifier(CONFIDENT_STOP)
     pipeline = GesturePipeline(classifier, roi=RegionOfInterest(0.5, 0.5, 0.5), smoothing=1, locate=None)
     prediction = pipeline.process(make_frame_bgr(1, (320, 240)), frame_index=7)
-    assert classifier.seen == [((120, 120, 3), None)]  # half the shorter side, square; no hand looked for
+    assert classifier.given == [((120, 120, 3), None)]  # half the shorter side, square; no hand looked for
     assert prediction.label == "stop" and prediction.frame_index == 7 and prediction.hands == ()
     assert set(prediction.timings_ms) == {"classify", "postprocess"}
     assert prediction.latency_ms >= 0

@@ -204,7 +204,8 @@ class BackgroundThenHand(GeneratedSource):
 
 def test_background_key_drives_silhouette_models(qtbot, make_window):
     from gesture_app.core.overlay import inset_area
-    from gesture_app.core.pipeline import NEEDS_BACKGROUND, NO_HAND
+    from gesture_app.core.pipeline import NEEDS_BACKGROUND
+    from gesture_app.core.prediction import NO_HAND_IN_BOX as NO_HAND
 
     class Seeing(FakeClassifier):
         def preprocess(self, crop_bgr):
