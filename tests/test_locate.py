@@ -269,3 +269,18 @@ def test_overlay_shows_no_hand_the_hands_boxes_and_their_skeletons(tracker):
     as_no_gesture = draw_overlay(empty_frame, dataclasses.replace(nothing, note=""), None)
     lx0, ly0, lx1, ly1 = label_area(shown.shape)
     assert not np.array_equal(shown[ly0:ly1, lx0:lx1], as_no_gesture[ly0:ly1, lx0:lx1])  # "no hand", not "no gesture"
+
+
+def test_a_folder_is_judged_photo_by_photo_with_no_smoothing_across_photos(tmp_path, tracker):
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for name in ("a.jpg", "b.jpg"):
+        shutil.copy(HANDS_DATA / ONE_HAND, folder / name)
+    confident_yo = [0.05, 0.03, 0.02, 0.05, 0.85]
+    tracker.reset()
+    pipeline = GesturePipeline(FakeClassifier([CONFIDENT_STOP, confident_yo]), smoothing=5, hand_tracker=tracker)
+    with open_source(folder) as source:
+        run_app_headless(source, pipeline, tmp_path / "out.csv")
+    rows = list(csv.DictReader(open(tmp_path / "out.csv", newline="")))
+    # Averaged with the first photo, the second would be 45 % yo: "none". On its own it is yo.
+    assert [r["label"] for r in rows] == ["stop", "yo"] and float(rows[1]["confidence"]) == pytest.approx(0.85)
