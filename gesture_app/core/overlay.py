@@ -20,7 +20,7 @@ import numpy as np
 
 from models.classes import NO_GESTURE
 
-from .prediction import HandPrediction, Prediction
+from .prediction import NO_HAND, HandPrediction, Prediction
 from .roi import RegionOfInterest
 
 FONT = cv2.FONT_HERSHEY_SIMPLEX
@@ -173,11 +173,6 @@ def draw_overlay(
     if roi is not None:
         x0, y0, x1, y1 = roi.to_pixels(image.shape)
         cv2.rectangle(image, (x0, y0), (x1 - 1, y1 - 1), colour, max(2, _px(3, s)), cv2.LINE_AA)
-    for index, hand in enumerate(hands):
-        if landmarks:
-            _draw_skeleton(image, hand.landmarks_px, s)
-        # With the user's box drawn, the hand's own box would be a second square: the tag is enough.
-        _draw_hand(image, hand, s, drives=index == 0, box=roi is None)
 
     lines = []  # (text, colour) below the top-3 block
     lines.append(
@@ -195,6 +190,8 @@ def draw_overlay(
     if heads:
         lines.append((heads, DIM_TEXT_BGR))
     note = prediction.note if prediction is not None else ""
+    if note == NO_HAND:
+        note = ""  # the title says it
     for message in (stats.message, note if note not in stats.message else ""):
         if message:
             lines.append((message, WARNING_BGR))
@@ -234,4 +231,10 @@ def draw_overlay(
     for text, text_colour in lines:
         _text(image, text, (x0, y), s, text_colour, size=0.45)
         y += line_height
+    # The hands last, over the panel: a hand raised at the top left is what the user is looking at.
+    for index, hand in enumerate(hands):
+        if landmarks:
+            _draw_skeleton(image, hand.landmarks_px, s)
+        # With the user's box drawn, the hand's own box would be a second square: the tag is enough.
+        _draw_hand(image, hand, s, drives=index == 0, box=roi is None)
     return image
