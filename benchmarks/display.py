@@ -114,7 +114,7 @@ def wait(seconds: float, until=None) -> bool:
 def measure(app, name: str, video: Path, work: Path, args, *, model_path=None, runtime="auto", classifier=None) -> dict:
     source = open_source(str(video), loop=True)
     window = MainWindow(source, model_path=model_path, classifier=classifier, device="cpu", runtime=runtime,
-                        cameras=[], save_dir=work)
+                        cameras=[], save_dir=work, locate=None)  # the generated video holds no hand: time the model's path
     window.show()
     probe = DisplayProbe(window)
     try:

@@ -284,3 +284,36 @@ def test_a_folder_is_judged_photo_by_photo_with_no_smoothing_across_photos(tmp_p
     rows = list(csv.DictReader(open(tmp_path / "out.csv", newline="")))
     # Averaged with the first photo, the second would be 45 % yo: "none". On its own it is yo.
     assert [r["label"] for r in rows] == ["stop", "yo"] and float(rows[1]["confidence"]) == pytest.approx(0.85)
+
+
+def test_a_two_head_bundle_gives_each_heads_probabilities_and_the_fused_label(tiny_bundle):
+    """The real classifier: bundle.predict_hand with the CNN on the hand's crop and the landmark head on its landmarks."""
+    import keras
+
+    from gesture_app.core.classifier import BundleClassifier
+    from gesture_app.core.overlay import _heads_line
+    from models import load_bundle
+    from models.landmark_features import feature_count
+    from models.landmark_head import LandmarkHead
+
+    features = "coords2d"
+    mlp = keras.Sequential([keras.Input((feature_count(features),)), keras.layers.Dense(len(CLASS_NAMES), activation="softmax")])
+    weights = np.zeros((feature_count(features), len(CLASS_NAMES)), np.float32)
+    mlp.layers[-1].set_weights([weights, np.log(np.array([0.01, 0.01, 0.01, 0.01, 0.96], np.float32))])  # always "yo"
+    bundle = load_bundle(tiny_bundle)
+    bundle.landmark_head = LandmarkHead(mlp, features)
+    classifier = BundleClassifier(bundle)
+    prediction = GesturePipeline(classifier, smoothing=1, threshold=0.0).process(read_test_image(ONE_HAND))
+    hand = prediction.hand
+    assert hand.cnn_probs is not None and hand.landmark_probs is not None
+    assert hand.landmark_probs == pytest.approx([0.01, 0.01, 0.01, 0.01, 0.96], abs=1e-4)
+    assert prediction.probs == pytest.approx((hand.cnn_probs + hand.landmark_probs) / 2, abs=1e-5)  # models.fusion's mean
+    assert prediction.label == CLASS_NAMES[int(np.argmax(prediction.probs))]
+    assert _heads_line(prediction).startswith("heads: cnn")  # the overlay says what each head thinks
+
+    # A landmark head alone (no CNN): the hand's landmarks are all it reads; no hand, nothing to read.
+    alone = BundleClassifier(dataclasses.replace(bundle, model=None, preprocessing=None))
+    assert alone.runtime == "numpy"
+    pipeline = GesturePipeline(alone, smoothing=1)
+    assert pipeline.process(read_test_image(ONE_HAND)).label == "yo"
+    assert pipeline.process(read_test_image(NO_HAND_FRAMES[0])).note == NO_HAND
