@@ -160,10 +160,12 @@ class Bundle:
         return self._get_runtime()(inputs)
 
     def predict_bgr(self, image_bgr: np.ndarray) -> np.ndarray:
-        """One BGR uint8 image of any size -> (classes,) probabilities."""
+        """One BGR uint8 image of any size -> (classes,) probabilities of the CNN."""
+        self._require_cnn()
         return self.predict_inputs(self.preprocessing(image_bgr)[None])[0]
 
     def predict_batch_bgr(self, images_bgr) -> np.ndarray:
+        self._require_cnn()
         return self.predict_inputs(np.stack([self.preprocessing(image) for image in images_bgr]))
 
     def predict_landmarks(self, points, handedness: str) -> np.ndarray:

@@ -1,11 +1,12 @@
 """What the landmark head sees: a hand's 21 landmarks turned into features that look the same from any hand.
 
     points (21, 3) in pixels + handedness -> normalise() -> hand-centred, palm-scaled, right-handed
-                                          -> features(points, handedness, "dist3d+angles3d") -> (F,)
+                                          -> features(points, handedness, "angles3d") -> (F,)
 
 `normalise` puts the wrist at the origin, scales by the palm's size, mirrors MediaPipe's "left"
 hands to "right" ones and turns the hand so the wrist -> middle-knuckle line points up. The
-feature sets below are built on it; the bundle records which set its head was trained on
+feature sets below are built on it (the landmarks run's is in models/schedule.py, chosen by
+benchmarks/landmark_study.py); the bundle records which set its head was trained on
 (`FEATURES_VERSION` changes whenever a set's arithmetic does). Pure numpy, any leading batch
 shape: (..., 21, 3) in, (..., F) out. No TensorFlow, no Qt.
 """
@@ -73,8 +74,8 @@ def normalise(points, handedness, rotate: bool = True) -> np.ndarray:
     centred = np.where(left[..., None, None], centred * np.float32([-1, 1, 1]), centred)
     if rotate:
         up = centred[..., MIDDLE_MCP, :2]
-        # The angle that takes `up` onto (0, -1).
-        angle = np.arctan2(up[..., 0], -up[..., 1])
+        # The angle that turns `up` onto (0, -1).
+        angle = np.arctan2(-up[..., 0], -up[..., 1])
         cos, sin = np.cos(angle)[..., None], np.sin(angle)[..., None]
         x, y = centred[..., 0], centred[..., 1]
         centred = np.stack([cos * x - sin * y, sin * x + cos * y, centred[..., 2]], axis=-1)
@@ -127,8 +128,6 @@ FEATURE_SETS = {
     "angles2d": ("joint bends and finger spreads in the image plane (19)", lambda p, h: joint_angles(p, 2)),
     "angles3d": ("joint bends and finger spreads in 3-D (19)", lambda p, h: joint_angles(p, 3)),
 }
-# What `gesture-train --runs landmarks` uses (chosen in benchmarks/landmark_study.py; see models/default/README.md).
-DEFAULT_FEATURES = "dist3d+angles3d"
 
 
 def check_features(name: str) -> str:
@@ -136,11 +135,11 @@ def check_features(name: str) -> str:
     unknown = [part for part in parts if part not in FEATURE_SETS]
     if unknown or not parts:
         raise ValueError(f"Unknown landmark feature set(s) {unknown or [name]} in {name!r}; valid: "
-                         f"{', '.join(FEATURE_SETS)}, joined with '+' (e.g. {DEFAULT_FEATURES}).")
+                         f"{', '.join(FEATURE_SETS)}, or several joined with '+' (e.g. coords3d+angles3d).")
     return "+".join(parts)
 
 
-def features(points, handedness, name: str = DEFAULT_FEATURES) -> np.ndarray:
+def features(points, handedness, name: str) -> np.ndarray:
     """(..., 21, 3) landmarks + handedness -> (..., F) float32 features of the named set(s)."""
     points = _points(points)
     _is_left(handedness, points.shape[:-2])  # checked even where a set ignores it

@@ -114,7 +114,7 @@ SCHEDULE: dict[str, RunSpec] = {
         RunSpec(
             "landmarks", "Landmark MLP", TOP_LANDMARKS, 3e-3, 40, 43, 64, None,
             backbone="landmarks", input_size=0, documented=False,
-            extra_augmentation=LANDMARK_AUGMENTATION, lr_schedule="cosine", features="dist3d+angles3d",
+            extra_augmentation=LANDMARK_AUGMENTATION, lr_schedule="cosine", features="angles3d",
         ),
     )
 }

@@ -28,7 +28,7 @@ from models.schedule import RunSpec
 
 from . import reports
 from .dataset import Dataset, load_dataset
-from .evaluate import score_probs
+from .evaluate import landmark_probs, score_probs
 from .landmark_data import ImageLandmarks, image_landmarks
 
 log = logging.getLogger(__name__)
@@ -162,18 +162,6 @@ def fit_landmark_head(spec: RunSpec, train_points, train_handedness, train_label
     return model, history
 
 
-# --- scoring -----------------------------------------------------------------------------------------
-
-
-def landmark_probs(head, landmarks: ImageLandmarks) -> np.ndarray:
-    """(N, classes) probabilities of a LandmarkHead; NaN rows where no hand was found."""
-    found = landmarks.found
-    probs = np.full((len(landmarks), head.model.output_shape[-1]), np.nan, np.float32)
-    if found.any():
-        probs[found] = head.predict(landmarks.points_px[found], landmarks.handedness[found])
-    return probs
-
-
 # --- the run -----------------------------------------------------------------------------------------
 
 
@@ -251,7 +239,7 @@ def train_landmark_run(spec: RunSpec, config, dataset: Dataset | None = None) ->
     bundle = load_bundle(run_dir / "bundle")
     test = dataset.splits["test"]
     probs = landmark_probs(bundle.landmark_head, landmarks["test"])
-    test_metrics = score_probs(test.labels, probs, classes)
+    test_metrics = score_probs(test.labels, probs, classes, reads_hands=True)
     history = reports.read_history(run_dir / "history.csv")
     val_acc = history.get("val_accuracy", [])
     seconds = time.perf_counter() - started
@@ -268,7 +256,7 @@ def train_landmark_run(spec: RunSpec, config, dataset: Dataset | None = None) ->
         "dataset": dataset.counts(),
     }
     provenance["metrics"] = {"test": {k: test_metrics[k] for k in ("accuracy", "macro_f1", "error_rate", "confusion_matrix",
-                                                                    "no_hand")},
+                                                                    "no_hand", "accuracy_with_hand")},
                              "val": metrics["val"]}
     entry = landmark_head_entry(spec.features, provenance["metrics"]["test"])
     update_description(run_dir / "bundle", provenance=provenance, heads={"landmarks": entry})
