@@ -49,6 +49,7 @@ class FrameSource:
     name: str = "source"
     fps: float = DEFAULT_FPS
     live: bool = False  # True for cameras: frames come at their own pace, never ahead of time
+    stills: bool = False  # True for a folder: its frames are unrelated photos, not a video
 
     def read(self) -> np.ndarray | None:
         """The next (H, W, 3) BGR uint8 frame, or None when the source has ended."""
@@ -204,6 +205,8 @@ class FolderSource(FrameSource):
     logged with its path and counted in `skipped`; a folder where none can be read raises
     SourceError from `read()` rather than ending as if it had played.
     """
+
+    stills = True
 
     def __init__(self, path: Path, *, loop: bool = False, fps: float | None = None):
         self.path = Path(path)
