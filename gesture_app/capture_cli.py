@@ -121,17 +121,25 @@ def run_headless(args, writer: DatasetWriter) -> int:
             locate=args.locate,
         )
         summary = run_capture_headless(source, capturer, class_name, args.count, every=args.every, mirror=args.mirror)
+    total = writer.count(class_name)
+    unreadable = getattr(source, "skipped_count", 0)
+    skipped = f" ({unreadable} unreadable images skipped)" if unreadable else ""
+    if summary.interrupted:
+        print(f"Stopped by Ctrl+C: saved {summary.saved} images of {class_name!r} to {writer.root / class_name}{skipped}; "
+              f"{class_name!r} now has {total}.")
+        _print_no_hand(capturer, summary)
+        return 130
     if summary.source_error:
         logger.error("%s", summary.source_error)
+        if summary.saved:
+            print(f"Saved {summary.saved} images of {class_name!r} before the source failed; {class_name!r} now has {total}.")
         return 1
     if summary.write_error:
         logger.error("%s", summary.write_error)
-        print(f"Saved {summary.saved} images of {class_name!r} before the error; {class_name!r} now has {writer.count(class_name)}.")
+        print(f"Saved {summary.saved} images of {class_name!r} before the error; {class_name!r} now has {total}.")
         return 1
-    total = writer.count(class_name)
-    print(f"Saved {summary.saved} images of {class_name!r} to {writer.root / class_name}; {class_name!r} now has {total} (target {args.target}).")
-    if capturer.locating:
-        print(f"Skipped {summary.no_hand} of the {summary.saved + summary.skipped} frames looked at: no hand in view.")
+    print(f"Saved {summary.saved} images of {class_name!r} to {writer.root / class_name}{skipped}; {class_name!r} now has {total} (target {args.target}).")
+    _print_no_hand(capturer, summary)
     if summary.saved < args.count:
         advice = "use a longer source or a smaller --every"
         if summary.no_hand:
@@ -140,6 +148,11 @@ def run_headless(args, writer: DatasetWriter) -> int:
                      summary.frames, summary.saved, args.count, _skipped_hint(summary), advice)
         return 1
     return 0
+
+
+def _print_no_hand(capturer: Capturer, summary) -> None:
+    if capturer.locating:
+        print(f"Skipped {summary.no_hand} of the {summary.saved + summary.skipped} frames looked at: no hand in view.")
 
 
 def _skipped_hint(summary) -> str:

@@ -7,6 +7,7 @@
     gesture-train explain --model BUNDLE --image PATH... --out DIR [--method occlusion|gradcam]
     gesture-train explain --model BUNDLE --features --layer NAME --data DIR --out DIR
     gesture-train robustness --model BUNDLE --data DIR [--split test] [--json PATH]
+    gesture-train combine --cnn BUNDLE --landmarks BUNDLE --out BUNDLE
 
 One argparse parser with a sub-parser per command; `train` is the default, so a command line
 that starts with a flag (`gesture-train --data DATA ...`) trains. The train flags' `dest`s are
@@ -40,7 +41,7 @@ from .devices import DISTRIBUTE_CHOICES
 
 log = logging.getLogger("gesture-train")
 
-COMMANDS = ("train", "evaluate", "export", "explain", "robustness")
+COMMANDS = ("train", "evaluate", "export", "explain", "robustness", "combine")
 # Flags the train command needs, from the command line or the --config file.
 REQUIRED_TRAIN_FLAGS = ("data",)
 
@@ -52,9 +53,12 @@ EXAMPLES = """examples:
   gesture-train --config models/default/train.toml          # retrain the bundled default model
   gesture-train --data DATA --out runs --runs compact --weights none --extra-augmentation none
   gesture-train evaluate --model runs/model4_ft/bundle --data other_hands/ --json scores.json
+  gesture-train evaluate --locate --data full_frames/      whole camera frames: find the hand first, as the app does
   gesture-train export --model runs/model4_ft/bundle --int8  # fast CPU inference in gesture-app
   gesture-train explain --model runs/model4_ft/bundle --image hand.jpg --out why/ --method occlusion
   gesture-train robustness --model runs/compact/bundle --data DATA --split test --seed 0
+  gesture-train --data DATA --out runs --runs landmarks      # the landmark head alone, in seconds
+  gesture-train combine --cnn runs/compact/bundle --landmarks runs/landmarks/bundle --out runs/both
 """
 
 
@@ -189,6 +193,10 @@ def _add_evaluate(commands) -> None:
                    "trained on, else all), all, or one split of the documented seeded split")
     p.add_argument("--seed", type=int, help="the seed of the split on a per-class folder (default: the one recorded "
                    "in the bundle when DATA is its training folder, else 0)")
+    p.add_argument("--locate", action="store_true",
+                   help="the images are full camera frames: find the hand, classify its padded square as gesture-app "
+                   "does (the most confident of up to --max-hands hands); a photo with no hand found is its own outcome")
+    p.add_argument("--max-hands", type=positive_int, default=2, help="with --locate, hands looked for per photo (default 2, as gesture-app)")
     p.add_argument("--json", type=Path, help="also write the metrics as JSON here (\"scored\" says which images)")
     _add_verbosity(p)
     p.set_defaults(run=_run_evaluate, output_flag="--json")
@@ -262,6 +270,24 @@ def _add_robustness(commands) -> None:
     p.set_defaults(run=_run_robustness, output_flag="--json")
 
 
+def _add_combine(commands) -> None:
+    p = commands.add_parser(
+        "combine",
+        help="put a CNN bundle and a landmark head into one bundle, scored fused",
+        description="Write a bundle with both heads: every file of the CNN bundle (copied byte for byte) plus the\n"
+        "landmark head, then score each head and their fusion on the held-out split both were trained\n"
+        "without, into bundle.json. The two must come from the same data and --seed.",
+        epilog="example:\n  gesture-train combine --cnn runs/compact/bundle --landmarks runs/landmarks/bundle --out runs/both",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--cnn", required=True, type=Path, metavar="BUNDLE", help="bundle holding the CNN")
+    p.add_argument("--landmarks", required=True, type=Path, metavar="BUNDLE", help="bundle holding the landmark head (RUNS/landmarks/bundle)")
+    p.add_argument("--out", required=True, type=Path, metavar="BUNDLE", help="the combined bundle's folder (may be --cnn, updated in place)")
+    p.add_argument("--data", type=Path, help="the training data (default: the folder recorded in the CNN bundle)")
+    _add_verbosity(p)
+    p.set_defaults(run=_run_combine, output_flag="--out")
+
+
 def _build_parsers() -> tuple[argparse.ArgumentParser, _Parser]:
     """(the gesture-train parser, its train sub-parser)."""
     parser = argparse.ArgumentParser(
@@ -278,6 +304,7 @@ def _build_parsers() -> tuple[argparse.ArgumentParser, _Parser]:
     _add_export(commands)
     _add_explain(commands)
     _add_robustness(commands)
+    _add_combine(commands)
     return parser, train
 
 
@@ -503,11 +530,18 @@ def _run_evaluate(args) -> int:
         return 2
     try:
         bundle = load_bundle(model_path)
-        metrics = evaluate_bundle(bundle, args.data, split=args.split, seed=args.seed)
+        if args.locate:
+            from .evaluate import choose_split
+            from .evaluate_located import evaluate_located, format_located
+
+            split, seed, _ = choose_split(bundle, args.data, args.split, args.seed)
+            metrics = evaluate_located(bundle, args.data, split=split, seed=seed, max_hands=args.max_hands)
+        else:
+            metrics = evaluate_bundle(bundle, args.data, split=args.split, seed=args.seed)
     except (BundleError, DatasetError) as exc:
         log.error("error: %s", exc)
         return 2
-    print(format_metrics(metrics))
+    print(format_located(metrics) if args.locate else format_metrics(metrics))
     if args.json:
         _write_json(args.json, metrics)
     return 0
@@ -557,7 +591,7 @@ def _run_robustness(args) -> int:
     from models.bundle import BundleError, load_bundle
 
     from .dataset import DatasetError
-    from .robustness import PERTURBATIONS, robustness_scores
+    from .robustness import format_scores, robustness_scores
 
     model_path = _model_path(args)
     if model_path is None or not _json_writable(args):
@@ -567,10 +601,26 @@ def _run_robustness(args) -> int:
     except (BundleError, DatasetError) as exc:
         log.error("error: %s", exc)
         return 2
-    for name, score in scores.items():
-        log.info("%-13s accuracy %.4f  macro F1 %.4f   %s", name, score["accuracy"], score["macro_f1"], PERTURBATIONS[name][0])
+    for line in format_scores(scores).splitlines():
+        log.info("%s", line)
     if args.json:
         _write_json(args.json, {"model": str(model_path), "split": args.split, "scores": scores})
+    return 0
+
+
+def _run_combine(args) -> int:
+    from models.bundle import BundleError
+
+    from .combine import combine_bundles
+    from .dataset import DatasetError
+    from .evaluate import format_metrics
+
+    try:
+        metrics = combine_bundles(args.cnn, args.landmarks, args.out, data=args.data)
+    except (BundleError, DatasetError) as exc:
+        log.error("error: %s", exc)
+        return 2
+    print(format_metrics(metrics))
     return 0
 
 
