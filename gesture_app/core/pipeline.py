@@ -9,10 +9,10 @@ capture) take effect on the next frame; the localiser and the background subtrac
 ever touched by the thread calling `process`.
 
 `locate`: "auto" finds up to `max_hands` hands anywhere in the frame and classifies each hand cut
-as the classifier's training images were (its `crop`, a models.hands.CropStyle; the padded square
-for a classifier without one: `models.hands.crop_for`); "off" classifies the user's box, with "no hand" from the localiser's presence
-score on the box; None finds no hands at all and classifies the box whatever is in it (silhouette
-models always work this way; tests use it on generated frames).
+as the classifier's training images were (`models.hands.crop_for` with its `crop`, a CropStyle;
+the padded square for a classifier without one); "off" classifies the user's box, with "no hand"
+from the localiser's presence score on the box; None finds no hands at all and classifies the box
+whatever is in it (silhouette models always work this way; tests use it on generated frames).
 """
 
 from __future__ import annotations
