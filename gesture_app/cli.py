@@ -23,7 +23,7 @@ from .actions.options import (
 from .core.locate import DEFAULT_LOCATE, DEFAULT_MAX_HANDS, LOCATE_CHOICES
 from .core.pipeline import DEFAULT_SMOOTHING
 from .core.prediction import DEFAULT_THRESHOLD
-from .core.sources import SourceError, open_source
+from .core.sources import SourceError, fallback_notice, open_source, open_source_or_demo
 from .qt.env import DisplayUnavailable, require_display  # no Qt imported
 
 logger = logging.getLogger(__name__)
@@ -179,15 +179,10 @@ def run_window_cli(args) -> int:
 
 def _open_window_source(args):
     """The source to show and a banner explaining any fallback to the demo."""
-    spec = args.source if args.source is not None else "0"
-    try:
-        return open_source(spec, loop=args.loop or spec == "demo"), ""
-    except SourceError as exc:
-        if args.source is None:
-            why = "No camera found (camera 0 would not open); playing the demo instead. Choose a camera or open a video from Source."
-        else:
-            why = f"{exc} Playing the demo instead."
-        return open_source("demo", loop=True), why
+    source, error = open_source_or_demo(args.source if args.source is not None else "0", loop=args.loop)
+    if error is None:
+        return source, ""
+    return source, fallback_notice(error, "choose a camera or open a video from Source.")
 
 
 if __name__ == "__main__":

@@ -86,6 +86,7 @@ class CaptureWindow(QMainWindow):
         save_full_frame: bool = False,
         initial_class: str | None = None,
         mirror: bool = False,
+        notice: str = "",
         recent_size: int = 12,
         clock=time.monotonic,
         parent: QWidget | None = None,
@@ -117,6 +118,9 @@ class CaptureWindow(QMainWindow):
             self.select_class(first)
         self._update_style_hint()
         self._show_opened_message()
+        if notice:
+            self.notice_banner.setText(notice)
+            self.notice_banner.show()
 
         self._timer = QTimer(self)
         self._timer.timeout.connect(self._on_display_tick)
@@ -150,6 +154,10 @@ class CaptureWindow(QMainWindow):
         self.error_banner.setWordWrap(True)
         self.error_banner.setStyleSheet("background: #8b1a1a; color: white; padding: 6px; font-weight: bold;")
         self.error_banner.hide()
+        self.notice_banner = QLabel()  # not an error: e.g. no camera, so the demo plays
+        self.notice_banner.setWordWrap(True)
+        self.notice_banner.setStyleSheet("background: #f4c542; color: #1d1d1d; padding: 6px; font-weight: 600;")
+        self.notice_banner.hide()
         self.preview = VideoView(minimum_size=(480, 360))
         self.preview.roi_moved.connect(self._on_roi_moved)
         self.preview.roi_resized.connect(self._on_roi_resized)
@@ -172,6 +180,7 @@ class CaptureWindow(QMainWindow):
 
         column = QVBoxLayout()
         column.addWidget(self.error_banner)
+        column.addWidget(self.notice_banner)
         column.addWidget(self.preview, 1)
         column.addWidget(recent_box)
         return column
