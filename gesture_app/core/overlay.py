@@ -33,6 +33,9 @@ CLASS_COLOURS_BGR = {
     "yo": (220, 90, 210),
 }
 NONE_COLOUR_BGR = (160, 160, 160)
+LOADING_MODEL = "loading model..."
+# OpenCV's Hershey fonts draw ASCII only (anything else comes out as "?").
+ASCII_FOR = str.maketrans({"…": "...", "●": "*", "–": "-", "—": "-"})
 TEXT_BGR = (245, 245, 245)
 DIM_TEXT_BGR = (200, 200, 200)
 WARNING_BGR = (60, 220, 255)
@@ -55,6 +58,7 @@ class OverlayStats:
     device: str = ""
     model: str = ""
     message: str = ""  # shown in warning colour, e.g. "no model loaded" or "paused"
+    waiting: str = ""  # why nothing is classified yet (e.g. LOADING_MODEL): shown in place of the gesture, no bar
 
 
 def class_colour_bgr(label: str) -> tuple[int, int, int]:
@@ -101,7 +105,7 @@ def _draw_inset(image, inset_bgr, s) -> None:
 
 
 def _text(image, text, origin, scale, colour=TEXT_BGR, size=0.55, thickness=1):
-    cv2.putText(image, text, origin, FONT, size * scale, colour, max(1, _px(thickness, scale)), cv2.LINE_AA)
+    cv2.putText(image, text.translate(ASCII_FOR), origin, FONT, size * scale, colour, max(1, _px(thickness, scale)), cv2.LINE_AA)
 
 
 def _format_rate(value: float | None, unit: str) -> str:
@@ -162,6 +166,8 @@ def draw_overlay(
     inset_bgr: what the classifier was shown (e.g. the silhouette), drawn small at the bottom left.
     landmarks: draw each hand's 21 landmarks as a skeleton.
     """
+    if stats.waiting:
+        prediction = None  # nothing is classified yet: no label, hands or notes from before
     image = np.ascontiguousarray(frame_bgr).copy()
     s = overlay_scale(image.shape)
     if inset_bgr is not None:
@@ -209,15 +215,17 @@ def draw_overlay(
     x0, y0, x1, y1 = label_area(image.shape)
     no_hand = prediction is not None and prediction.no_hand
     title = label.upper() if label != NO_GESTURE else ("no hand" if no_hand else "no gesture")
+    title = stats.waiting or title
     _text(image, title, (x0, y1 - _px(6, s)), s, colour if label != NO_GESTURE else DIM_TEXT_BGR, size=1.15, thickness=2)
 
-    bx0, by0, bx1, by1 = confidence_bar_area(image.shape)
-    confidence = prediction.confidence if prediction is not None else 0.0
-    cv2.rectangle(image, (bx0, by0), (bx1, by1), (70, 70, 70), -1)
-    filled = bx0 + int(round((bx1 - bx0) * float(np.clip(confidence, 0.0, 1.0))))
-    if filled > bx0:
-        cv2.rectangle(image, (bx0, by0), (filled, by1), colour, -1)
-    _text(image, f"{confidence_percent(confidence)}%", (bx1 + _px(10, s), by1 - _px(1, s)), s, TEXT_BGR, size=0.55)
+    if not stats.waiting:  # a bar at 0 % would read as an answer
+        bx0, by0, bx1, by1 = confidence_bar_area(image.shape)
+        confidence = prediction.confidence if prediction is not None else 0.0
+        cv2.rectangle(image, (bx0, by0), (bx1, by1), (70, 70, 70), -1)
+        filled = bx0 + int(round((bx1 - bx0) * float(np.clip(confidence, 0.0, 1.0))))
+        if filled > bx0:
+            cv2.rectangle(image, (bx0, by0), (filled, by1), colour, -1)
+        _text(image, f"{confidence_percent(confidence)}%", (bx1 + _px(10, s), by1 - _px(1, s)), s, TEXT_BGR, size=0.55)
 
     y = top_y
     small_bar = _px(90, s)

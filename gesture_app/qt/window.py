@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 from ..actions import ActionEngine, load_action_map
 from .actions_bar import ActionsBar
 from ..core.frame_slot import FrameSlot
-from ..core.overlay import OverlayStats, draw_overlay
+from ..core.overlay import LOADING_MODEL, OverlayStats, draw_overlay
 from ..core.locate import DEFAULT_LOCATE, DEFAULT_MAX_HANDS
 from ..core.pipeline import DEFAULT_SMOOTHING, NO_MODEL, GesturePipeline
 from ..core.prediction import DEFAULT_THRESHOLD, Prediction
@@ -111,7 +111,11 @@ class MainWindow(QMainWindow):
         self._recorder: VideoRecorder | None = None
         self.recording_path: Path | None = None
         self._closed = False
-        self._banner_before_loading = ""
+        # The banner's two lines: the source's (no camera, ended ...) and the model's (loading, failed),
+        # so "Loading model" never hides why the demo plays instead of the camera.
+        self._source_message = ""
+        self._model_message = ""
+        self._loading_name = ""  # the bundle being loaded, while it is
         self._skipped_shown = 0  # unreadable images of a folder source, as last shown in the status bar
 
         self._build_ui(cameras)
@@ -323,38 +327,32 @@ class MainWindow(QMainWindow):
     def load_model(self, path) -> None:
         """Load a bundle in the background; on failure a dialog names the problem and the old model stays."""
         self.inference_worker.load_model(path)
-        self._banner_before_loading = self.banner_text
-        self.show_banner(f"Loading model {Path(path).name}…")
+        self._loading_name = Path(path).name
+        self._show_model_message(f"Loading model {self._loading_name}…")
+        self._update_status()
 
     def _on_open_model_triggered(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Open a model bundle (the bundle/ folder gesture-train wrote)", str(self.save_dir))
         if path:
             self.load_model(path)
 
-    def _restore_banner(self) -> None:
-        """Put back what the banner said before "Loading model…" (e.g. that there is no camera)."""
-        if self._banner_before_loading:
-            self.show_banner(self._banner_before_loading)
-        else:
-            self.hide_banner()
-        self._banner_before_loading = ""
-
     def _on_model_loaded(self, name: str) -> None:
         self.model_name = name
-        self._restore_banner()
+        self._loading_name = ""
+        self._show_model_message("")
         silhouette = classifier_style(self.pipeline.classifier) == "silhouette"
         self.background_action.setEnabled(silhouette)
         self.reset_background_action.setEnabled(silhouette)
         self.locate_action.setEnabled(not silhouette)
         if silhouette:
-            self.show_banner("Silhouette model: clear the box and press B to capture the background; R resets it.")
+            self._show_model_message("Silhouette model: clear the box and press B to capture the background; R resets it.")
         self._update_status()
 
     def _on_model_failed(self, path: str, message: str) -> None:
         keeps = f"Still using {self.model_name}." if self.model_name else "No model is loaded; the video keeps playing."
-        self._restore_banner()
-        if not self.model_name:
-            self.show_banner(f"No model loaded ({Path(path).name} could not be used). Open one with Open model… (Ctrl+O).")
+        self._loading_name = ""
+        self._show_model_message("" if self.model_name else
+                                 f"No model loaded ({Path(path).name} could not be used). Open one with Open model… (Ctrl+O).")
         box = QMessageBox(QMessageBox.Icon.Warning, "Cannot load the model", f"{message}\n\n{keeps}", QMessageBox.StandardButton.Ok, self)
         # open(), not exec(): a modal loop here would stall the video behind the dialog.
         box.open()
@@ -509,9 +507,12 @@ class MainWindow(QMainWindow):
         prediction = self.last_prediction
         # A frame with no hand was processed too (the hands were looked for): its rate and latency count.
         classified = prediction is not None and (prediction.classified or prediction.no_hand)
-        message = ""
+        message = waiting = ""
         if self.inference_worker.loading:
-            message = "loading model…"
+            if self.pipeline.classifier is None:
+                waiting = LOADING_MODEL  # in place of the gesture: nothing is classified yet
+            else:
+                message = LOADING_MODEL  # the previous model goes on classifying meanwhile
         elif self.pipeline.classifier is None:
             message = NO_MODEL
         elif self.paused:
@@ -527,15 +528,27 @@ class MainWindow(QMainWindow):
             device=f"{device}, {runtime}" if device and runtime else device,
             model=self.model_name,
             message=message,
+            waiting=waiting,
         )
 
     # ---- messages -----------------------------------------------------------------------------
     def show_banner(self, message: str) -> None:
-        self.banner.setText(message)
-        self.banner.show()
+        """Say this over the video (replacing the last such message; the model's line stays)."""
+        self._source_message = message
+        self._render_banner()
 
     def hide_banner(self) -> None:
-        self.banner.hide()
+        self._source_message = ""
+        self._render_banner()
+
+    def _show_model_message(self, message: str) -> None:
+        self._model_message = message
+        self._render_banner()
+
+    def _render_banner(self) -> None:
+        text = "\n".join(part for part in (self._source_message, self._model_message) if part)
+        self.banner.setText(text)
+        self.banner.setVisible(bool(text))
 
     @property
     def banner_text(self) -> str:
@@ -546,7 +559,10 @@ class MainWindow(QMainWindow):
         self._skipped_shown = getattr(self.source, "skipped_count", 0)
         if self._skipped_shown:
             parts[0] += f" ({self._skipped_shown} unreadable image(s) skipped)"
-        parts.append(f"model: {self.model_name}" if self.model_name else NO_MODEL)
+        if self._loading_name and not self.model_name:
+            parts.append(f"loading model {self._loading_name}…")
+        else:
+            parts.append(f"model: {self.model_name}" if self.model_name else NO_MODEL)
         if self.paused:
             parts.append("paused")
         if self._recorder is not None:
