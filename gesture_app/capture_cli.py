@@ -31,7 +31,8 @@ keys in the window:
   1-9 select a class · hold Space (or the Record button) to record a burst, tap for one shot
   Ctrl+Z undo the last capture · Delete remove the selected thumbnail
   B capture the background · R reset it (silhouette style) · M mirror · Esc stop recording
-  click or drag in the preview to move the box, scroll to resize it
+  drag in the preview to move the box (a click alone does not), scroll to resize it,
+  0 or Home (or a double-click) reset the box to where it started (--roi)
 """
 
 

@@ -41,7 +41,9 @@ examples:
 keys in the window: L find the hand anywhere (on) or use the box (off), K hand landmarks (skeleton),
 B capture background (silhouette models), R reset it, M mirror, Space pause, S screenshot,
 Ctrl+R record, Ctrl+O open model, E explain (heat map of where the model looks); with L off, drag in
-the video to move the box, scroll to resize it.
+the video to move the box (a click alone does not), scroll to resize it, 0 (or Home, or a double-click)
+reset the box to where it started. The box is kept off the gesture readout, which moves to the top
+right when the box is in the left half.
 """
 
 

@@ -169,7 +169,7 @@ def test_mirror_pause_and_roi_controls(qtbot, make_window):
     before = window.pipeline.roi
     view = window.video_view
     qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=QPoint(view.width() // 4, view.height() // 2))
-    assert window.pipeline.roi.cx < before.cx and window.pipeline.roi.size == before.size
+    assert window.pipeline.roi == before  # a click (to bring the window forward) leaves the box alone; tests/test_box.py drags it
 
 
 def test_screenshot_and_recording_write_files(qtbot, make_window, tmp_path):

@@ -101,6 +101,8 @@ class CaptureWindow(QMainWindow):
             burst_fps=burst_fps, countdown_s=countdown_s, clock=clock, listener=self,
         )
         self.frames_shown = 0
+        self.initial_roi = roi  # where Reset box (0, Home, double-click) puts the box
+        self._drag_origin = roi
         self.capture_worker: CaptureWorker | None = None
         self.slot = FrameSlot()
         self._shown_index = -1
@@ -149,7 +151,7 @@ class CaptureWindow(QMainWindow):
         self.resize(1240, 760)
 
     def _build_preview_column(self, recent_size: int) -> QVBoxLayout:
-        """The error banner, the live preview (drag and scroll move the box) and the strip of last captures."""
+        """The error banner, the live preview (drag moves the box, scroll resizes it, double-click resets it) and the strip of last captures."""
         self.error_banner = QLabel()
         self.error_banner.setWordWrap(True)
         self.error_banner.setStyleSheet("background: #8b1a1a; color: white; padding: 6px; font-weight: bold;")
@@ -159,7 +161,9 @@ class CaptureWindow(QMainWindow):
         self.notice_banner.setStyleSheet("background: #f4c542; color: #1d1d1d; padding: 6px; font-weight: 600;")
         self.notice_banner.hide()
         self.preview = VideoView(minimum_size=(480, 360))
-        self.preview.roi_moved.connect(self._on_roi_moved)
+        self.preview.box_drag_started.connect(self._on_box_drag_started)
+        self.preview.box_dragged.connect(self._on_box_dragged)
+        self.preview.box_reset_requested.connect(self.reset_box)
         self.preview.roi_resized.connect(self._on_roi_resized)
 
         self.recent = RecentStrip(recent_size)
@@ -507,8 +511,17 @@ class CaptureWindow(QMainWindow):
         if self.capture_worker is not None:
             self.capture_worker.control.mirror = self.controller.mirror
 
-    def _on_roi_moved(self, cx: float, cy: float) -> None:
-        self._set_roi(self.controller.roi.moved_to(cx, cy))
+    def _on_box_drag_started(self) -> None:
+        roi, frame_bgr = self.controller.roi, self.controller.frame_bgr
+        # From where the box is drawn: one pushed past the frame's edge then moves at once.
+        self._drag_origin = roi.kept_clear_of((), frame_bgr.shape) if frame_bgr is not None else roi
+
+    def _on_box_dragged(self, dx: float, dy: float) -> None:
+        self._set_roi(self._drag_origin.dragged(dx, dy))
+
+    def reset_box(self) -> None:
+        """Put the box back where it started (0, Home, or a double-click in the preview)."""
+        self._set_roi(self.initial_roi)
 
     def _on_roi_resized(self, steps: float) -> None:
         self._set_roi(self.controller.roi.resized(self.controller.roi.size * (1.05**steps)))
@@ -551,6 +564,8 @@ class CaptureWindow(QMainWindow):
             self.set_mirror(not self.mirror)
         elif key == Qt.Key.Key_Escape:
             self.controller.stop()
+        elif key in (Qt.Key.Key_0, Qt.Key.Key_Home) and not event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            self.reset_box()
         else:
             super().keyPressEvent(event)
 

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 from ..actions import ActionEngine, load_action_map
 from .actions_bar import ActionsBar
 from ..core.frame_slot import FrameSlot
-from ..core.overlay import LOADING_MODEL, OverlayStats, draw_overlay
+from ..core.overlay import LOADING_MODEL, OverlayStats, draw_overlay, inset_area, readout_area
 from ..core.locate import DEFAULT_LOCATE, DEFAULT_MAX_HANDS
 from ..core.pipeline import DEFAULT_SMOOTHING, NO_MODEL, GesturePipeline
 from ..core.prediction import DEFAULT_THRESHOLD, Prediction
@@ -94,6 +94,8 @@ class MainWindow(QMainWindow):
         self.pipeline = GesturePipeline(classifier, roi=roi, threshold=threshold, smoothing=smoothing, locate=locate,
                                         max_hands=max_hands, mirrored=mirror)
         self.show_landmarks = bool(landmarks)
+        self.initial_roi = roi  # where Reset box (0, Home, double-click) puts the box
+        self._drag_origin: RegionOfInterest | None = None  # the box when the current drag began
         self.source: FrameSource | None = None
         self.capture_worker: CaptureWorker | None = None
         self.mirror = mirror
@@ -181,7 +183,8 @@ class MainWindow(QMainWindow):
         self.locate_action = self._action(toolbar, "Find hand", "L", self.set_locate, checkable=True,
                                           checked=self.pipeline.locate == "auto")
         self.locate_action.setToolTip("On: find the hands anywhere in the picture and classify each one (L). "
-                                      "Off: classify the box; drag it to move it, scroll to resize it")
+                                      "Off: classify the box; drag it to move it, scroll to resize it, "
+                                      "double-click or 0 to put it back")
         self.landmarks_action = self._action(toolbar, "Landmarks", "K", self.set_landmarks, checkable=True,
                                              checked=self.show_landmarks)
         self.landmarks_action.setToolTip("Draw the 21 points the hand model found on each hand (K)")
@@ -189,6 +192,8 @@ class MainWindow(QMainWindow):
         self.background_action = self._action(toolbar, "Background", "B", self.pipeline.request_background)
         self.background_action.setToolTip("Silhouette models: with no hand in the box, take it as the background (B); R resets")
         self.reset_background_action = self._action(None, "Reset background", "R", self.pipeline.reset_background)
+        self.reset_box_action = self._action(None, "Reset box", "0", self.reset_box)
+        self.reset_box_action.setShortcuts([QKeySequence("0"), QKeySequence("Home")])
         self.explain_action = self._action(toolbar, "Explain", "E", self.set_explain, checkable=True)
         self.explain_action.setToolTip("Overlay where the model looks in the box (Grad-CAM, refreshed about every second; E)")
         silhouette = classifier_style(self.pipeline.classifier) == "silhouette"
@@ -218,7 +223,7 @@ class MainWindow(QMainWindow):
         toolbar.addWidget(self.smoothing_box)
 
     def _build_video_area(self) -> None:
-        """The banner over the video; drag in the video to move the box, scroll to resize it."""
+        """The banner over the video; drag in the video to move the box, scroll to resize it, double-click to reset it."""
         central = QWidget(self)
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -228,7 +233,9 @@ class MainWindow(QMainWindow):
         self.banner.setWordWrap(True)
         self.banner.hide()
         self.video_view = VideoView(self)
-        self.video_view.roi_moved.connect(self._on_roi_moved)
+        self.video_view.box_drag_started.connect(self._on_box_drag_started)
+        self.video_view.box_dragged.connect(self._on_box_dragged)
+        self.video_view.box_reset_requested.connect(self.reset_box)
         self.video_view.roi_resized.connect(self._on_roi_resized)
         layout.addWidget(self.banner)
         layout.addWidget(self.video_view, 1)
@@ -384,7 +391,7 @@ class MainWindow(QMainWindow):
         self.pipeline.locate = "auto" if on else "off"
         self._sync_action(self.locate_action, bool(on))
         self.statusBar().showMessage("Finding the hand anywhere in the picture" if on else
-                                     "Classifying the box: drag it to move it, scroll to resize it", 4000)
+                                     "Classifying the box: drag it to move it, scroll to resize it, 0 to put it back", 4000)
 
     def set_landmarks(self, on: bool) -> None:
         self.show_landmarks = bool(on)
@@ -401,11 +408,40 @@ class MainWindow(QMainWindow):
             self.capture_worker.control.paused = self.paused
         self._update_status()
 
-    def _on_roi_moved(self, cx: float, cy: float) -> None:
-        self.pipeline.roi = self.pipeline.roi.moved_to(cx, cy)
+    # ---- the box (--locate off) ---------------------------------------------------------------
+    def set_roi(self, roi: RegionOfInterest) -> None:
+        """Classify this box from now on, moved as little as it takes to keep it off the overlay's readout."""
+        self.pipeline.roi = self._clear_of_overlay(roi)
+
+    def reset_box(self) -> None:
+        """Put the box back where it started (0, Home, or a double-click in the video)."""
+        self.set_roi(self.initial_roi)
+        if self.shown_roi() is not None:
+            self.statusBar().showMessage("The box is back where it started.", 3000)
+
+    def _clear_of_overlay(self, roi: RegionOfInterest, frame_shape=None) -> RegionOfInterest:
+        """The box kept off the panel's readout (and the silhouette inset): the panel never hides the hand."""
+        shape = frame_shape if frame_shape is not None else getattr(self.last_frame_bgr, "shape", None)
+        if shape is None:
+            return roi
+        areas = [readout_area(shape, roi)]
+        if classifier_style(self.pipeline.classifier) == "silhouette":
+            areas.append(inset_area(shape))
+        return roi.kept_clear_of(areas, shape)
+
+    def _on_box_drag_started(self) -> None:
+        # With the hand found anywhere there is no box: a drag then moves nothing.
+        self._drag_origin = self.pipeline.roi if self.shown_roi() is not None else None
+        if self._drag_origin is None:
+            self.statusBar().showMessage("The hand is found anywhere, so there is no box to move; press L to use the box.", 4000)
+
+    def _on_box_dragged(self, dx: float, dy: float) -> None:
+        if self._drag_origin is not None:
+            self.set_roi(self._drag_origin.dragged(dx, dy))
 
     def _on_roi_resized(self, steps: float) -> None:
-        self.pipeline.roi = self.pipeline.roi.resized(self.pipeline.roi.size * (1.05 ** steps))
+        if self.shown_roi() is not None:
+            self.set_roi(self.pipeline.roi.resized(self.pipeline.roi.size * (1.05 ** steps)))
 
     # ---- screenshots and recording ------------------------------------------------------------
     def _timestamped(self, suffix: str) -> Path:
@@ -484,6 +520,11 @@ class MainWindow(QMainWindow):
         self._shown_index = index
         self._display_rate.tick()
         self.last_frame_bgr = frame_bgr
+        roi = self.shown_roi()
+        if roi is not None:  # a new source's frame shape, or the box just shown (L off), may put it under the panel
+            kept = self._clear_of_overlay(roi, frame_bgr.shape)
+            if kept.to_pixels(frame_bgr.shape) != roi.to_pixels(frame_bgr.shape):
+                self.pipeline.roi = kept
         # Silhouette models: show the silhouette, so the user sees whether the background capture worked.
         inset_bgr = self.pipeline.last_model_view_bgr if classifier_style(self.pipeline.classifier) == "silhouette" else None
         # The explain heat map goes under the overlay, in the box it was computed for, with its age.
