@@ -120,3 +120,19 @@ def test_gpu_possible_is_answered_without_tensorflow(monkeypatch, tmp_path):
         (tmp_path / "nvidia0").touch()
         assert device.gpu_possible()  # maybe: TensorFlow is asked
     assert "tensorflow" not in sys.modules
+
+
+def test_explain_on_the_tflite_path_loads_the_keras_model_when_first_asked(hand_crops):
+    from gesture_app.core.classifier import BundleClassifier
+    from gesture_app.core.explain_view import LiveExplainer
+    from gesture_app.core.pipeline import GesturePipeline, ModelView
+
+    classifier = BundleClassifier.load(default_bundle_path(), device="cpu")
+    assert classifier.runtime == "tflite" and "model" not in vars(classifier.bundle)
+    pipeline = GesturePipeline(classifier, locate=None)
+    crop_bgr = read_image_bgr(sorted((hand_crops / "stop").glob("*.jpg"))[0])
+    pipeline.last_model_view = ModelView(crop_bgr, (0, 0, crop_bgr.shape[1], crop_bgr.shape[0]))
+    explainer = LiveExplainer()
+    explainer.set_enabled(True)
+    assert explainer.update(pipeline) and explainer.message == "" and explainer.latest is not None
+    assert "model" in vars(classifier.bundle)
