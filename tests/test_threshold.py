@@ -45,4 +45,3 @@ def test_actions_use_the_same_rule(probability, fires):
 
     assert engine.is_gesture is is_gesture  # no second copy of the comparison
     assert is_gesture(np.float32(probability), 0.5) is fires
-
