@@ -22,7 +22,7 @@ logger = logging.getLogger(__name__)
 
 EXAMPLES = """\
 examples:
-  gesture-capture --out data                      # the window, camera 0, the five documented classes
+  gesture-capture --out data                      # the window, camera 0 (the demo when there is none), the five classes
   gesture-capture --out data --locate off         # save the fixed box instead of the hand found anywhere
   gesture-capture --out data --classes thumbs_up,wave --source 1
   gesture-capture --out data --input-style silhouette   # press B with no hand in the box first
@@ -34,7 +34,8 @@ keys in the window:
   Ctrl+Z undo the last capture · Delete remove the selected thumbnail
   L find the hand anywhere (on) or save the box (off) · K skeleton
   B capture the background · R reset it (silhouette style) · M mirror · Esc stop recording
-  with L off, click or drag in the preview to move the box, scroll to resize it
+  with L off, drag in the preview to move the box (a click alone does not), scroll to resize it,
+  0 or Home (or a double-click) reset the box to where it started (--roi)
 """
 
 
@@ -56,7 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--source", default="0", help="camera index (0, 1, ...), video file, folder of images, or demo (default: 0)")
+    parser.add_argument("--source", help="camera index (0, 1, ...), video file, folder of images, or demo "
+                        "(default: camera 0; with no camera the window plays the demo)")
     parser.add_argument("--out", default="dataset", type=Path, help="dataset folder to write into (default: ./dataset)")
     parser.add_argument("--classes", help=f"comma-separated class names (default: {','.join(CLASS_NAMES)} plus any already in --out)")
     parser.add_argument("--class", dest="class_name", help="class to record (required with --headless; the window starts on it)")
@@ -109,8 +111,8 @@ def run_headless(args, writer: DatasetWriter) -> int:
         logger.error("--headless needs --class NAME and --count N, e.g. --headless --class fist --count 100.")
         return 2
     class_name = validate_class_name(args.class_name)
-    try:
-        source = open_source(args.source)
+    try:  # no demo here: the images saved must come from the source the user meant
+        source = open_source(args.source if args.source is not None else "0")
     except SourceError as exc:
         logger.error("%s", exc)
         return 1
@@ -164,7 +166,7 @@ def _skipped_hint(summary) -> str:
 
 
 def run_window(args, writer: DatasetWriter, classes: list[str]) -> int:
-    from .core.sources import SourceError, open_source
+    from .core.sources import fallback_notice, open_source_or_demo
     from .qt.env import DisplayUnavailable, require_display
 
     try:  # before the camera is probed and Qt loaded: without a display Qt aborts the process
@@ -174,13 +176,14 @@ def run_window(args, writer: DatasetWriter, classes: list[str]) -> int:
         return 1
     from .qt.launch import run_capture_window  # the window path is the only one that loads Qt
 
-    try:
-        source = open_source(args.source, loop=True)  # files and the demo keep playing while the user records
-    except SourceError as exc:
-        logger.error("%s", exc)
-        return 1
+    # Files and the demo keep playing while the user records; a source that will not open (no camera)
+    # plays the demo, as in gesture-app, with the reason on the terminal and in the window.
+    source, error = open_source_or_demo(args.source if args.source is not None else "0", loop=True)
+    notice = fallback_notice(error, "choose a source with --source N|FILE|FOLDER.") if error is not None else ""
+    if notice:
+        logger.warning("%s", notice)
     with source:
-        return run_capture_window(args, writer, classes, source, extractor=_extractor("silhouette"))
+        return run_capture_window(args, writer, classes, source, extractor=_extractor("silhouette"), notice=notice)
 
 
 class _StderrHandler(logging.StreamHandler):

@@ -23,7 +23,7 @@ from .actions.options import (
 from .core.locate import DEFAULT_LOCATE, DEFAULT_MAX_HANDS, LOCATE_CHOICES
 from .core.pipeline import DEFAULT_SMOOTHING
 from .core.prediction import DEFAULT_THRESHOLD
-from .core.sources import SourceError, open_source
+from .core.sources import SourceError, fallback_notice, open_source, open_source_or_demo
 from .qt.env import DisplayUnavailable, require_display  # no Qt imported
 
 logger = logging.getLogger(__name__)
@@ -41,7 +41,9 @@ examples:
 keys in the window: L find the hand anywhere (on) or use the box (off), K hand landmarks (skeleton),
 B capture background (silhouette models), R reset it, M mirror, Space pause, S screenshot,
 Ctrl+R record, Ctrl+O open model, E explain (heat map of where the model looks); with L off, drag in
-the video to move the box, scroll to resize it.
+the video to move the box (a click alone does not), scroll to resize it, 0 (or Home, or a double-click)
+reset the box to where it started. The box is kept off the gesture readout, which moves to the top
+right when the box is in the left half.
 """
 
 
@@ -179,15 +181,10 @@ def run_window_cli(args) -> int:
 
 def _open_window_source(args):
     """The source to show and a banner explaining any fallback to the demo."""
-    spec = args.source if args.source is not None else "0"
-    try:
-        return open_source(spec, loop=args.loop or spec == "demo"), ""
-    except SourceError as exc:
-        if args.source is None:
-            why = "No camera found (camera 0 would not open); playing the demo instead. Choose a camera or open a video from Source."
-        else:
-            why = f"{exc} Playing the demo instead."
-        return open_source("demo", loop=True), why
+    source, error = open_source_or_demo(args.source if args.source is not None else "0", loop=args.loop)
+    if error is None:
+        return source, ""
+    return source, fallback_notice(error, "choose a camera or open a video from Source.")
 
 
 if __name__ == "__main__":

@@ -81,19 +81,29 @@ class Bundle:
     classes: tuple[str, ...]
     preprocessing: Preprocessing | None  # None: no CNN
     description: dict
-    model: object  # the CNN's keras.Model; None: no CNN
+    model: object = field(repr=False)  # the CNN's keras.Model; None: no CNN
     _runtime: object = field(default=None, repr=False)
     landmark_head: object = None  # models.landmark_head.LandmarkHead, or None
+    # A bundle run through its TFLite export loads its Keras model only when `model` is first asked for.
+    _model_loader: object = field(default=None, repr=False)
+
+    def __getattr__(self, name):
+        # Called only for attributes not set: `model`, while its loading is put off.
+        loader = self.__dict__.get("_model_loader")
+        if name == "model" and loader is not None:
+            self.model = loader()
+            return self.model
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     @property
     def heads(self) -> tuple[str, ...]:
         """("cnn",), ("landmarks",) or ("cnn", "landmarks")."""
-        return tuple(name for name, present in (("cnn", self.model is not None), ("landmarks", self.landmark_head is not None))
+        return tuple(name for name, present in (("cnn", self.has_cnn), ("landmarks", self.landmark_head is not None))
                      if present)
 
     @property
     def has_cnn(self) -> bool:
-        return self.model is not None
+        return self.__dict__.get("model") is not None or self._model_loader is not None
 
     @property
     def has_landmarks(self) -> bool:
@@ -141,7 +151,7 @@ class Bundle:
         return self._get_runtime().device
 
     def _require_cnn(self) -> None:
-        if self.model is None:
+        if not self.has_cnn:
             raise BundleError(f"{self.path} holds a landmark head only, no CNN; classify with "
                               "predict_hand(None, hand) or predict_landmarks(points, handedness).")
 
@@ -155,12 +165,20 @@ class Bundle:
             if self.tflite_path is None:
                 raise BundleError(f"{self.path} has no TFLite export; run: gesture-train export --model {self.path} --int8")
             try:
-                self._runtime = TFLiteRuntime(self.tflite_path)
+                runtime = TFLiteRuntime(self.tflite_path)
             except Exception as exc:  # LiteRT raises ValueError or RuntimeError for a damaged file
                 raise BundleError(
                     f"Cannot read the TFLite export {self.tflite_path} ({exc}); the file is damaged. Run "
                     f"gesture-train export --model {self.path} again, or use the Keras model (runtime keras)."
                 ) from exc
+            expected = (self.input_size, self.input_size, 3)
+            if runtime.input_shape[1:] != expected or runtime.output_shape[-1] != len(self.classes):
+                raise BundleError(
+                    f"The TFLite export {self.tflite_path} takes {runtime.input_shape[1:]} and outputs {runtime.output_shape[-1]} "
+                    f"classes, but {DESCRIPTION_FILE} says {expected} and {len(self.classes)}; run gesture-train export "
+                    f"--model {self.path} again."
+                )
+            self._runtime = runtime
         else:
             self._runtime = KerasRuntime(self.model, self.input_size, device)
         return chosen
@@ -431,17 +449,40 @@ def _load_landmark_head(path: Path, entry: dict, classes: tuple[str, ...]):
         raise BundleError(f"{file}: the landmark head was trained on features version {entry['features_version']}, "
                           f"this program computes version {FEATURES_VERSION}; retrain it (gesture-train --runs landmarks) "
                           "or use the program that trained it.")
-    model = _load_keras(path, path / entry.get("model_file", LANDMARK_MODEL_FILE))
-    if model.output_shape[-1] != len(classes) or model.input_shape[-1] != feature_count(feature_set):
+    model_file = path / entry.get("model_file", LANDMARK_MODEL_FILE)
+    # Read as numpy weights where it can be (no TensorFlow start-up); Keras loads it otherwise, or when asked.
+    head = LandmarkHead.from_file(model_file, feature_set, load_model=lambda: _load_keras(path, model_file))
+    if head.num_classes != len(classes) or head.num_features != feature_count(feature_set):
         raise BundleError(
-            f"The landmark head in {path} takes {model.input_shape[-1]} features and outputs {model.output_shape[-1]} "
+            f"The landmark head in {path} takes {head.num_features} features and outputs {head.num_classes} "
             f"classes, but {DESCRIPTION_FILE} says {feature_count(feature_set)} ({feature_set}) and {len(classes)} classes."
         )
-    return LandmarkHead(model, feature_set)
+    return head
 
 
-def load_bundle(path: str | Path) -> Bundle:
-    """Load and validate a bundle (a CNN, a landmark head or both); raises BundleError naming the problem."""
+def _check_cnn(path: Path, model, classes: tuple[str, ...], preprocessing: Preprocessing) -> None:
+    outputs = model.output_shape[-1]
+    if outputs != len(classes):
+        raise BundleError(
+            f"Class count mismatch in {path}: the model outputs {outputs} classes but "
+            f"{DESCRIPTION_FILE} lists {len(classes)} ({', '.join(classes)})."
+        )
+    expected = (preprocessing.input_size, preprocessing.input_size, 3)
+    if tuple(model.input_shape[1:]) != expected:
+        raise BundleError(
+            f"Input size mismatch in {path}: the model takes {tuple(model.input_shape[1:])} but "
+            f"{DESCRIPTION_FILE} says {expected}."
+        )
+
+
+def load_bundle(path: str | Path, runtime: str | None = None, device: str = "auto") -> Bundle:
+    """Load and validate a bundle (a CNN, a landmark head or both); raises BundleError naming the problem.
+
+    runtime: None loads the CNN's Keras model (its runtime is picked on first use, or by `use_runtime`);
+    "auto", "keras" or "tflite" picks it now (`use_runtime`), and a bundle that runs through its
+    TFLite export loads the Keras model only when something asks for `.model` (the explain view):
+    with the landmark head read as numpy weights, such a bundle loads without starting TensorFlow.
+    """
     path = Path(path)
     description = read_description(path)
     classes = tuple(description["classes"])
@@ -456,21 +497,31 @@ def load_bundle(path: str | Path) -> Bundle:
         raise BundleError(
             f"{path / DESCRIPTION_FILE}: bad preprocessing section ({exc}); retrain, or copy the bundle again."
         ) from exc
-    model = _load_keras(path, path / heads["cnn"].get("model_file", description.get("model_file", MODEL_FILE)))
-    outputs = model.output_shape[-1]
-    if outputs != len(classes):
-        raise BundleError(
-            f"Class count mismatch in {path}: the model outputs {outputs} classes but "
-            f"{DESCRIPTION_FILE} lists {len(classes)} ({', '.join(classes)})."
-        )
-    expected = (preprocessing.input_size, preprocessing.input_size, 3)
-    if tuple(model.input_shape[1:]) != expected:
-        raise BundleError(
-            f"Input size mismatch in {path}: the model takes {tuple(model.input_shape[1:])} but "
-            f"{DESCRIPTION_FILE} says {expected}."
-        )
-    return Bundle(path=path, classes=classes, preprocessing=preprocessing, description=description, model=model,
-                  landmark_head=landmark_head)
+    model_file = path / heads["cnn"].get("model_file", description.get("model_file", MODEL_FILE))
+    if not model_file.is_file():
+        raise BundleError(f"Model bundle {path} is incomplete: {model_file.name} is missing.")
+
+    def load_cnn():
+        model = _load_keras(path, model_file)
+        _check_cnn(path, model, classes, preprocessing)
+        return model
+
+    if runtime is None:
+        return Bundle(path=path, classes=classes, preprocessing=preprocessing, description=description, model=load_cnn(),
+                      landmark_head=landmark_head)
+    from .runtime import choose_runtime
+
+    tflite = description.get("tflite")
+    chosen = choose_runtime(runtime, bool(tflite) and (path / tflite["file"]).is_file(), device)
+    if chosen == "tflite":
+        bundle = Bundle(path=path, classes=classes, preprocessing=preprocessing, description=description, model=None,
+                        landmark_head=landmark_head, _model_loader=load_cnn)
+        del bundle.model  # from now on `bundle.model` loads it
+    else:
+        bundle = Bundle(path=path, classes=classes, preprocessing=preprocessing, description=description, model=load_cnn(),
+                        landmark_head=landmark_head)
+    bundle.use_runtime(chosen, device)
+    return bundle
 
 
 DEFAULT_BUNDLE_DIR = Path(__file__).resolve().parent / "default"

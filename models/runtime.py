@@ -64,6 +64,8 @@ class TFLiteRuntime:
         self._interpreter.allocate_tensors()
         self._input = self._interpreter.get_input_details()[0]
         self._output = self._interpreter.get_output_details()[0]
+        self.input_shape = tuple(int(n) for n in self._input["shape"])  # (1, S, S, 3)
+        self.output_shape = tuple(int(n) for n in self._output["shape"])  # (1, classes)
 
     def _quantize(self, x: np.ndarray) -> np.ndarray:
         dtype = self._input["dtype"]
@@ -89,6 +91,10 @@ class TFLiteRuntime:
 
 
 def gpu_available() -> bool:
+    from .device import gpu_possible
+
+    if not gpu_possible():  # known without starting TensorFlow (seconds)
+        return False
     import tensorflow as tf
 
     return bool(tf.config.list_physical_devices("GPU"))

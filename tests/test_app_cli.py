@@ -107,6 +107,26 @@ def test_no_source_falls_back_to_the_demo_and_says_why(qtbot, tmp_path, monkeypa
     assert seen["name"] == "demo" and "No camera found" in seen["banner"]  # no camera on test machines
 
 
+def test_a_busy_camera_is_not_called_missing(monkeypatch):
+    import argparse
+
+    from gesture_app import cli
+    from gesture_app.core import sources
+
+    class Closed:
+        def __init__(self, index):
+            pass
+
+        def isOpened(self):
+            return False
+
+    monkeypatch.setattr(sources.cv2, "VideoCapture", Closed)
+    monkeypatch.setattr(sources, "camera_devices", lambda: ["/dev/video0"])
+    source, banner = cli._open_window_source(argparse.Namespace(source=None, loop=False))
+    assert source.name == "demo"
+    assert "is another program using it?" in banner and "No camera found" not in banner and "Playing the demo" in banner
+
+
 def test_help_lists_locate_max_hands_and_the_window_keys(capsys):
     with pytest.raises(SystemExit):
         main(["--help"])

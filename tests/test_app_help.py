@@ -14,6 +14,6 @@ def test_help_examples_use_the_run_names_training_writes():
 
 
 @pytest.mark.parametrize("key", ["B capture", "R reset", "M mirror", "Space pause", "S screenshot", "Ctrl+R record",
-                                 "Ctrl+O open model", "E explain"])
+                                 "Ctrl+O open model", "E explain", "0 (or Home, or a double-click) reset the box"])
 def test_help_lists_every_key_of_the_window(key):
     assert key in " ".join(build_parser().format_help().split())

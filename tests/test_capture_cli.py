@@ -196,3 +196,59 @@ def test_headless_mirror_flips_before_cropping(tmp_path, capsys):
     assert plain.mean() == 200 and mirrored.mean() == 0
     assert "(mirrored)" in (tmp_path / "mirrored" / "manifest.csv").read_text()
     assert RegionOfInterest(0.25, 0.5, 0.5).to_pixels(frame.shape) == (25, 25, 75, 75)
+
+
+@pytest.fixture
+def no_camera(monkeypatch):
+    """No camera at all (no /dev/video*), whatever the test machine has; returns a setter for 'one that is busy'."""
+    from gesture_app.core import sources
+
+    class Closed:
+        def __init__(self, index):
+            pass
+
+        def isOpened(self):
+            return False
+
+    devices = []
+    monkeypatch.setattr(sources.cv2, "VideoCapture", Closed)
+    monkeypatch.setattr(sources, "camera_devices", lambda: list(devices))
+    return lambda: devices.append("/dev/video0")
+
+
+def test_headless_without_a_camera_says_so_and_how_to_choose_a_source(tmp_path, capsys, no_camera):
+    assert capture_cli.main(["--headless", "--out", str(tmp_path), "--class", "ok", "--count", "1"]) == 1
+    err = capsys.readouterr().err
+    assert "No camera found" in err and "--source demo|FILE|FOLDER|N" in err
+    assert "another program" not in err and "Traceback" not in err
+    assert not list(tmp_path.rglob("*.jpg"))
+
+
+def test_headless_with_a_busy_camera_says_it_may_be_in_use(tmp_path, capsys, no_camera):
+    no_camera()  # /dev/video0 is there, but will not open
+    assert capture_cli.main(["--headless", "--source", "0", "--out", str(tmp_path), "--class", "ok", "--count", "1"]) == 1
+    err = capsys.readouterr().err
+    assert "is another program using it?" in err and "No camera found" not in err
+
+
+@pytest.mark.parametrize("busy", [False, True])
+def test_window_without_a_camera_plays_the_demo_and_says_why(tmp_path, capsys, no_camera, monkeypatch, qtbot, busy):
+    from gesture_app.qt import launch
+
+    if busy:
+        no_camera()
+    seen = {}
+    original = launch.run_capture_window
+
+    def spy(args, writer, classes, source, extractor=None, notice=""):
+        seen.update(source=source.name, notice=notice)
+        return original(args, writer, classes, source, extractor=extractor, notice=notice)
+
+    monkeypatch.setattr(launch, "run_capture_window", spy)
+    assert capture_cli.main(["--out", str(tmp_path / "data"), "--screenshot", str(tmp_path / "shot.png")]) == 0
+    err = capsys.readouterr().err
+    assert seen["source"] == "demo" and "Playing the demo instead" in seen["notice"]
+    expected = "is another program using it?" if busy else "No camera found"
+    notice_lines = [line for line in err.splitlines() if "demo" in line]
+    assert expected in seen["notice"] and notice_lines == [f"gesture-capture: {seen['notice']}"]  # one line
+    assert (tmp_path / "shot.png").is_file()

@@ -348,7 +348,14 @@ def test_dragging_and_scrolling_the_preview_moves_and_resizes_the_box(tmp_path, 
     qtbot.wait(10)  # paint once so the preview knows where the frame is
     window.preview.repaint()
     centre = window.preview.rect().center()
+    target, roi = window.preview._target, window.capturer.roi
+    box_centre = QPoint(int(target.x() + target.width() * roi.cx), int(target.y() + target.height() * roi.cy))
     qtbot.mouseClick(window.preview, Qt.MouseButton.LeftButton, pos=centre)
+    assert window.capturer.roi == roi  # a click alone does not move the box
+    qtbot.mousePress(window.preview, Qt.MouseButton.LeftButton, pos=box_centre)  # grab the box, drag it to the middle
+    for i in range(1, 5):
+        qtbot.mouseMove(window.preview, box_centre + (centre - box_centre) * i / 4)
+    qtbot.mouseRelease(window.preview, Qt.MouseButton.LeftButton, pos=centre)
     assert window.capturer.roi.cx == pytest.approx(0.5, abs=0.02)
     assert window.capturer.roi.cy == pytest.approx(0.5, abs=0.02)
     size = window.capturer.roi.size

@@ -194,3 +194,17 @@ def test_headless_cli_without_any_model_says_how_to_get_one(tmp_path, monkeypatc
     monkeypatch.setattr(cli, "default_bundle_path", lambda: None)
     code = cli.main(["--headless", "--source", "demo", "--output-csv", str(tmp_path / "f.csv")])
     assert code == 1 and "--model BUNDLE" in capsys.readouterr().err
+
+
+def test_while_loading_the_overlay_shows_no_gesture_and_no_bar():
+    from gesture_app.core.overlay import LOADING_MODEL, OverlayStats, confidence_bar_area, draw_overlay, label_area
+
+    frame_bgr = np.full((480, 640, 3), 120, np.uint8)
+    waiting = draw_overlay(frame_bgr, None, stats=OverlayStats(waiting=LOADING_MODEL))
+    idle = draw_overlay(frame_bgr, None)  # what it drew before: "no gesture", an empty bar, 0 %
+    x0, y0, x1, y1 = confidence_bar_area(frame_bgr.shape)
+    assert (idle[y0:y1, x0:x1] == 70).all() and not (waiting[y0:y1, x0:x1] == 70).all()
+    x0, y0, x1, y1 = label_area(frame_bgr.shape)
+    assert not np.array_equal(idle[y0:y1, x0:x1], waiting[y0:y1, x0:x1])
+    # Hershey fonts draw ASCII only: an ellipsis must not come out as "?".
+    assert np.array_equal(draw_overlay(frame_bgr, None, stats=OverlayStats(waiting="loading model…")), waiting)

@@ -140,16 +140,53 @@ def test_camera_that_disappears_is_reported_and_retried():
     assert source.read() is None  # closed: the camera is released
 
 
-def test_camera_that_never_opens_suggests_alternatives():
-    class Closed:
-        def __init__(self, index):
-            pass
+class Closed:
+    """A fake cv2.VideoCapture that never opens."""
 
-        def isOpened(self):
-            return False
+    def __init__(self, index):
+        pass
 
-    with pytest.raises(SourceError, match=r"Try --source 1, a video file, or --source demo"):
+    def isOpened(self):
+        return False
+
+
+def test_camera_that_never_opens_suggests_alternatives(monkeypatch):
+    from gesture_app.core import sources
+
+    monkeypatch.setattr(sources, "camera_devices", lambda: ["/dev/video0"])  # there, but would not open: busy
+    with pytest.raises(SourceError, match=r"another program.*try --source 1, a video file, or --source demo"):
         CameraSource(0, capture_factory=Closed)
+
+
+@pytest.mark.parametrize(
+    "devices, index, absent, words",
+    [
+        ([], 0, True, "No camera found: this machine has no camera device"),
+        (["/dev/video0", "/dev/video1"], 2, True, "There is no camera 2 (this machine has camera device(s) 0, 1)"),
+        (["/dev/video0"], 0, False, "Could not open camera 0 (/dev/video0); is another program using it?"),
+        (None, 0, False, "none is connected, or another program is using it"),  # a system with no device list
+    ],
+)
+def test_a_camera_that_does_not_open_says_whether_there_is_none_or_it_is_busy(devices, index, absent, words):
+    from gesture_app.core.sources import camera_unavailable
+
+    error = camera_unavailable(index, devices)
+    assert error.absent is absent and words in str(error)
+    assert ("--source demo" in str(error)) and error.reason in str(error)
+
+
+def test_a_source_that_does_not_open_falls_back_to_the_demo_with_the_reason(monkeypatch):
+    from gesture_app.core import sources
+
+    monkeypatch.setattr(sources, "camera_devices", lambda: [])
+    monkeypatch.setattr(sources.cv2, "VideoCapture", Closed)
+    source, error = sources.open_source_or_demo("0")
+    assert source.name == "demo" and source.loop and error.absent
+    notice = sources.fallback_notice(error, "choose a camera.")
+    assert notice.startswith("No camera found") and "Playing the demo instead; choose a camera." in notice
+    assert "--source demo" not in notice  # the demo already plays: the hint for the command line is left out
+    source, error = sources.open_source_or_demo("demo")
+    assert source.name == "demo" and error is None
 
 
 class ProbedCapture:

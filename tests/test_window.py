@@ -114,6 +114,41 @@ def test_no_model_still_shows_video_and_says_so(qtbot, make_window):
     assert "no model loaded" in window.statusBar().currentMessage()
 
 
+def test_while_the_first_model_loads_the_window_says_so_and_keeps_the_camera_reason(qtbot, make_window, monkeypatch, tmp_path):
+    import threading
+
+    from gesture_app.core.overlay import LOADING_MODEL, confidence_bar_area
+    from gesture_app.qt import workers
+
+    release = threading.Event()
+
+    def slow_load(path, **options):
+        release.wait(timeout=10)  # the seconds TensorFlow takes to start, held for as long as the test needs
+        return FakeClassifier(CONFIDENT_STOP)
+
+    monkeypatch.setattr(workers, "read_description", lambda path: {})
+    monkeypatch.setattr(workers, "select_device", lambda choice: "CPU")
+    monkeypatch.setattr(workers.BundleClassifier, "load", staticmethod(slow_load))
+    no_camera = "No camera found: this machine has no camera device (/dev/video*). Playing the demo instead."
+    try:
+        window = make_window(GeneratedSource(fps=60, size=(640, 480)), model_path=tmp_path / "default", banner=no_camera, smoothing=1)
+        _wait_frames(qtbot, window, 3)
+        # Both: why the demo plays, and that the model is on its way.
+        assert no_camera in window.banner_text and "Loading model default" in window.banner_text
+        stats = window.overlay_stats()
+        assert stats.waiting == LOADING_MODEL and stats.message == ""  # not "no model loaded"
+        assert "loading model default" in window.statusBar().currentMessage()
+        assert "no model loaded" not in window.statusBar().currentMessage()
+        x0, y0, x1, y1 = confidence_bar_area(window.last_annotated_bgr.shape)
+        bar = window.last_annotated_bgr[y0:y1, x0:x1].reshape(-1, 3).astype(int)
+        assert not (np.abs(bar - 70).sum(axis=1) < 6).mean() > 0.5  # no empty "0 %" bar drawn while loading
+    finally:
+        release.set()
+    qtbot.waitUntil(lambda: window.last_prediction is not None and window.last_prediction.label == "stop", timeout=WAIT_MS)
+    assert window.banner_text == no_camera and window.overlay_stats().waiting == ""
+    assert "model: fake" in window.statusBar().currentMessage()
+
+
 def test_mirror_pause_and_roi_controls(qtbot, make_window):
     from PySide6.QtCore import QPoint, Qt
 
@@ -134,7 +169,7 @@ def test_mirror_pause_and_roi_controls(qtbot, make_window):
     before = window.pipeline.roi
     view = window.video_view
     qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=QPoint(view.width() // 4, view.height() // 2))
-    assert window.pipeline.roi.cx < before.cx and window.pipeline.roi.size == before.size
+    assert window.pipeline.roi == before  # a click (to bring the window forward) leaves the box alone; tests/test_box.py drags it
 
 
 def test_screenshot_and_recording_write_files(qtbot, make_window, tmp_path):

@@ -45,15 +45,15 @@ class BundleClassifier:
 
         runtime "auto" runs the bundle's int8 TFLite export on a CPU when it has one, Keras otherwise.
         """
-        bundle = load_bundle(path)
+        try:
+            # The runtime is chosen as the bundle loads: on a TFLite export, no TensorFlow is started.
+            bundle = load_bundle(path, runtime=runtime, device=device)
+        except ValueError as exc:  # an unknown runtime name (BundleError, a ValueError too, passes through)
+            if isinstance(exc, BundleError):
+                raise
+            raise BundleError(str(exc)) from exc
         classifier = cls(bundle)
         if bundle.has_cnn:
-            try:
-                bundle.use_runtime(runtime, device)
-            except ValueError as exc:  # an unknown runtime name (BundleError, a ValueError too, passes through)
-                if isinstance(exc, BundleError):
-                    raise
-                raise BundleError(str(exc)) from exc
             # The first call traces the tf.function (hundreds of ms); do it before frames wait on it.
             bundle.predict_bgr(np.zeros((bundle.input_size,) * 2 + (3,), np.uint8))
         return classifier

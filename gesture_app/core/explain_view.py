@@ -68,12 +68,14 @@ class LiveExplainer:
         bundle = getattr(classifier, "bundle", None)
         if classifier is None or view is None:
             return False
-        if bundle is None or getattr(bundle, "model", None) is None:
-            self.message = UNAVAILABLE
-            return False
         start = self.clock()
         try:
-            result = gradcam_map(bundle.model, bundle.preprocessing, view.crop_bgr)
+            # A bundle run through its TFLite export loads its Keras model here, the first time (seconds).
+            model = getattr(bundle, "model", None)
+            if model is None:
+                self.message = UNAVAILABLE
+                return False
+            result = gradcam_map(model, bundle.preprocessing, view.crop_bgr)
         except Exception as exc:  # a map is a nicety: the predictions go on without it
             logger.warning("explain failed: %s", exc, exc_info=logger.isEnabledFor(logging.DEBUG))
             self.message = f"explain failed: {type(exc).__name__}: {exc}"

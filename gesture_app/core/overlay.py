@@ -3,7 +3,7 @@ recordings and headless videos all show the same thing.
 
     annotated_bgr = draw_overlay(frame_bgr, prediction, roi, OverlayStats(...))
 
-Top left, on a translucent panel: the gesture (or "no gesture", or "no hand") and its
+Top left (top right when the user's box is in the frame's left half), on a translucent panel: the gesture (or "no gesture", or "no hand") and its
 confidence as text and a bar, the top three classes with their probabilities,
 display FPS, inference FPS and latency, the device and the model. Each hand found is
 boxed in its gesture's colour (the hand driving the label more boldly) with its label,
@@ -33,6 +33,9 @@ CLASS_COLOURS_BGR = {
     "yo": (220, 90, 210),
 }
 NONE_COLOUR_BGR = (160, 160, 160)
+LOADING_MODEL = "loading model..."
+# OpenCV's Hershey fonts draw ASCII only (anything else comes out as "?").
+ASCII_FOR = str.maketrans({"…": "...", "●": "*", "–": "-", "—": "-"})
 TEXT_BGR = (245, 245, 245)
 DIM_TEXT_BGR = (200, 200, 200)
 WARNING_BGR = (60, 220, 255)
@@ -55,6 +58,7 @@ class OverlayStats:
     device: str = ""
     model: str = ""
     message: str = ""  # shown in warning colour, e.g. "no model loaded" or "paused"
+    waiting: str = ""  # why nothing is classified yet (e.g. LOADING_MODEL): shown in place of the gesture, no bar
 
 
 def class_colour_bgr(label: str) -> tuple[int, int, int]:
@@ -82,6 +86,31 @@ def confidence_bar_area(frame_shape) -> tuple[int, int, int, int]:
     return _px(18, s), _px(60, s), _px(208, s), _px(76, s)
 
 
+PANEL_WIDTH = 290  # at scale 1; wider only for a line that needs it
+TOP_Y = 98  # the first of the top three classes' lines, at scale 1
+LINE_HEIGHT = 20
+
+
+def panel_on_right(frame_shape, roi: RegionOfInterest | None) -> bool:
+    """The panel takes the top corner the user's box leaves free: the left, or the right when the box is in the left half."""
+    if roi is None:
+        return False
+    x0, _, x1, _ = roi.to_pixels(frame_shape)
+    return x0 + x1 < frame_shape[1]
+
+
+def readout_area(frame_shape, roi: RegionOfInterest | None = None) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1) of the panel's readout: the gesture, its confidence bar and the top three classes.
+
+    The window keeps the user's box off it (`RegionOfInterest.kept_clear_of`); the dim lines below
+    (rates, device, model) may lie over a box that sits right under the readout.
+    """
+    s = overlay_scale(frame_shape)
+    width = min(frame_shape[1], _px(PANEL_WIDTH, s))
+    left = frame_shape[1] - width if panel_on_right(frame_shape, roi) else 0
+    return left, 0, left + width, _px(TOP_Y + 2 * LINE_HEIGHT + 8, s)
+
+
 def inset_area(frame_shape) -> tuple[int, int, int, int]:
     """(x0, y0, x1, y1) of the classifier's-view inset, bottom left (clear of the default box)."""
     s = overlay_scale(frame_shape)
@@ -101,7 +130,7 @@ def _draw_inset(image, inset_bgr, s) -> None:
 
 
 def _text(image, text, origin, scale, colour=TEXT_BGR, size=0.55, thickness=1):
-    cv2.putText(image, text, origin, FONT, size * scale, colour, max(1, _px(thickness, scale)), cv2.LINE_AA)
+    cv2.putText(image, text.translate(ASCII_FOR), origin, FONT, size * scale, colour, max(1, _px(thickness, scale)), cv2.LINE_AA)
 
 
 def _format_rate(value: float | None, unit: str) -> str:
@@ -145,7 +174,7 @@ def _heads_line(prediction: Prediction | None) -> str:
     classes = prediction.classes
     parts = [f"{name} {classes[int(np.argmax(p))]} {float(np.max(p)) * 100:.0f}%"
              for name, p in (("cnn", hand.cnn_probs), ("landmarks", hand.landmark_probs))]
-    return "heads: " + ", ".join(parts) + " (fused above)"
+    return "heads: " + ", ".join(parts)  # the label above is their fusion
 
 
 def draw_overlay(
@@ -162,6 +191,8 @@ def draw_overlay(
     inset_bgr: what the classifier was shown (e.g. the silhouette), drawn small at the bottom left.
     landmarks: draw each hand's 21 landmarks as a skeleton.
     """
+    if stats.waiting:
+        prediction = None  # nothing is classified yet: no label, hands or notes from before
     image = np.ascontiguousarray(frame_bgr).copy()
     s = overlay_scale(image.shape)
     if inset_bgr is not None:
@@ -197,27 +228,33 @@ def draw_overlay(
             lines.append((message, WARNING_BGR))
 
     top = prediction.top(3) if prediction is not None and prediction.classified else []
-    line_height = _px(20, s)
-    top_y = _px(98, s)
+    line_height = _px(LINE_HEIGHT, s)
+    top_y = _px(TOP_Y, s)
     panel_bottom = top_y + line_height * (len(top) + len(lines)) + _px(4, s)
-    widest = max(cv2.getTextSize(text, FONT, 0.45 * s, max(1, _px(1, s)))[0][0] for text, _ in lines)
-    panel_right = min(image.shape[1], max(_px(290, s), label_area(image.shape)[0] + widest + _px(14, s)))
-    panel = image[: min(panel_bottom, image.shape[0]), :panel_right]
+    widest = max(cv2.getTextSize(text.translate(ASCII_FOR), FONT, 0.45 * s, max(1, _px(1, s)))[0][0] for text, _ in lines)
+    panel_width = min(image.shape[1], max(_px(PANEL_WIDTH, s), label_area(image.shape)[0] + widest + _px(14, s)))
+    # Everything on the panel is laid out from its left edge: 0, or the right corner's.
+    left = image.shape[1] - panel_width if panel_on_right(image.shape, roi) else 0
+    panel = image[: min(panel_bottom, image.shape[0]), left:left + panel_width]
     # Translucent, so the video under the panel stays visible.
     cv2.addWeighted(panel, 1.0 - PANEL_ALPHA, np.full_like(panel, PANEL_BGR), PANEL_ALPHA, 0, dst=panel)
 
     x0, y0, x1, y1 = label_area(image.shape)
+    x0, x1 = x0 + left, x1 + left
     no_hand = prediction is not None and prediction.no_hand
     title = label.upper() if label != NO_GESTURE else ("no hand" if no_hand else "no gesture")
+    title = stats.waiting or title
     _text(image, title, (x0, y1 - _px(6, s)), s, colour if label != NO_GESTURE else DIM_TEXT_BGR, size=1.15, thickness=2)
 
-    bx0, by0, bx1, by1 = confidence_bar_area(image.shape)
-    confidence = prediction.confidence if prediction is not None else 0.0
-    cv2.rectangle(image, (bx0, by0), (bx1, by1), (70, 70, 70), -1)
-    filled = bx0 + int(round((bx1 - bx0) * float(np.clip(confidence, 0.0, 1.0))))
-    if filled > bx0:
-        cv2.rectangle(image, (bx0, by0), (filled, by1), colour, -1)
-    _text(image, f"{confidence_percent(confidence)}%", (bx1 + _px(10, s), by1 - _px(1, s)), s, TEXT_BGR, size=0.55)
+    if not stats.waiting:  # a bar at 0 % would read as an answer
+        bx0, by0, bx1, by1 = confidence_bar_area(image.shape)
+        bx0, bx1 = bx0 + left, bx1 + left
+        confidence = prediction.confidence if prediction is not None else 0.0
+        cv2.rectangle(image, (bx0, by0), (bx1, by1), (70, 70, 70), -1)
+        filled = bx0 + int(round((bx1 - bx0) * float(np.clip(confidence, 0.0, 1.0))))
+        if filled > bx0:
+            cv2.rectangle(image, (bx0, by0), (filled, by1), colour, -1)
+        _text(image, f"{confidence_percent(confidence)}%", (bx1 + _px(10, s), by1 - _px(1, s)), s, TEXT_BGR, size=0.55)
 
     y = top_y
     small_bar = _px(90, s)

@@ -14,6 +14,8 @@ frame of a camera) is `core.stream`'s job.
 from __future__ import annotations
 
 import logging
+import os
+import sys
 import time
 from pathlib import Path
 
@@ -37,6 +39,16 @@ VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v", ".m
 
 class SourceError(RuntimeError):
     """A source that cannot be opened or used; the message says what to try next."""
+
+
+class CameraUnavailable(SourceError):
+    """A camera that would not open. `reason` says why in a sentence; `absent`: no such camera at all
+    (as far as the system can tell), rather than one that is there but busy or not allowed."""
+
+    def __init__(self, reason: str, hint: str, *, absent: bool):
+        super().__init__(f"{reason} {hint}")
+        self.reason = reason
+        self.absent = absent
 
 
 class SourceInterrupted(SourceError):
@@ -97,10 +109,7 @@ class CameraSource(FrameSource):
         self._closed = False
         self._capture, self._first_bgr = self._open()
         if self._capture is None:
-            raise SourceError(
-                f"Could not open camera {index}; is another program using it? "
-                f"Try --source {index + 1}, a video file, or --source demo."
-            )
+            raise camera_unavailable(index)
         reported = float(self._capture.get(cv2.CAP_PROP_FPS) or 0.0)
         self.fps = reported if 1.0 <= reported <= 240.0 else (fps or DEFAULT_FPS)
 
@@ -329,6 +338,63 @@ def open_source(spec: str | int | Path, *, loop: bool = False, fps: float | None
     raise SourceError(
         f"No such source: {spec!r}. Use a camera index such as 0, a video file, a folder of images, or demo."
     )
+
+
+def camera_devices() -> list[str] | None:
+    """The camera device files (/dev/video*) on Linux, where OpenCV's camera N is /dev/videoN;
+    None on systems that keep no such list (there, a camera that does not open may be absent or busy)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    return sorted(str(path) for path in Path("/dev").glob("video*"))
+
+
+_ASK_THE_SYSTEM = object()
+
+
+def camera_unavailable(index: int, devices=_ASK_THE_SYSTEM) -> CameraUnavailable:
+    """Why camera `index` did not open, told apart as far as the system lets us: no camera at all,
+    no camera with that number, no permission, or (present but would not open) busy.
+
+    devices: as `camera_devices()` returns them (None: the system keeps no list); asked when not given.
+    """
+    devices = camera_devices() if devices is _ASK_THE_SYSTEM else devices
+    others = f"--source {index + 1}" if index == 0 else "--source 0"
+    if devices == []:
+        return CameraUnavailable("No camera found: this machine has no camera device (/dev/video*).",
+                                 "Choose a source with --source demo|FILE|FOLDER|N: the demo, a video file, a folder of images, or a camera number.",
+                                 absent=True)
+    if devices is None:
+        return CameraUnavailable(f"Could not open camera {index}: none is connected, or another program is using it.",
+                                 f"Try {others}, a video file, a folder of images, or --source demo.", absent=False)
+    device = f"/dev/video{index}"
+    if device not in devices:
+        numbers = ", ".join(d.removeprefix("/dev/video") for d in devices)
+        return CameraUnavailable(f"There is no camera {index} (this machine has camera device(s) {numbers}).",
+                                 f"Try --source {numbers.split(', ')[0]}, a video file, or --source demo.", absent=True)
+    if os.path.exists(device) and not os.access(device, os.R_OK | os.W_OK):
+        return CameraUnavailable(f"Could not open camera {index}: no permission to use {device}.",
+                                 "Add yourself to its group (usually: sudo usermod -aG video $USER, then log in again), "
+                                 "or try a video file or --source demo.", absent=False)
+    return CameraUnavailable(f"Could not open camera {index} ({device}); is another program using it?",
+                             f"Close that program, or try {others}, a video file, or --source demo.", absent=False)
+
+
+def open_source_or_demo(spec: str | int | Path, *, loop: bool = False) -> tuple[FrameSource, SourceError | None]:
+    """The source, or (when it cannot be opened) the looping demo and the error that sent us there.
+
+    The windows play something rather than stop: the user sees the tool working and reads why.
+    """
+    try:
+        return open_source(spec, loop=loop or str(spec).strip().lower() == "demo"), None
+    except SourceError as exc:
+        logger.debug("%s; playing the demo instead", exc)
+        return open_source("demo", loop=True), exc
+
+
+def fallback_notice(error: SourceError, next_step: str) -> str:
+    """One line for a window that fell back to the demo: why, that the demo plays, what to do instead."""
+    reason = error.reason if isinstance(error, CameraUnavailable) else str(error)
+    return f"{reason} Playing the demo instead; {next_step}"
 
 
 def list_cameras(max_index: int = 5, *, capture_factory=None) -> list[int]:

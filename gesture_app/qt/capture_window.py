@@ -89,6 +89,7 @@ class CaptureWindow(QMainWindow):
         mirror: bool = False,
         locate: str = "off",
         skeleton: bool = True,
+        notice: str = "",
         recent_size: int = 12,
         clock=time.monotonic,
         parent: QWidget | None = None,
@@ -105,6 +106,8 @@ class CaptureWindow(QMainWindow):
         )
         self.show_skeleton = bool(skeleton)
         self.frames_shown = 0
+        self.initial_roi = roi  # where Reset box (0, Home, double-click) puts the box
+        self._drag_origin = roi
         self.capture_worker: CaptureWorker | None = None
         self.slot = FrameSlot()
         self._shown_index = -1
@@ -122,6 +125,9 @@ class CaptureWindow(QMainWindow):
             self.select_class(first)
         self._update_style_hint()
         self._show_opened_message()
+        if notice:
+            self.notice_banner.setText(notice)
+            self.notice_banner.show()
 
         self._timer = QTimer(self)
         self._timer.timeout.connect(self._on_display_tick)
@@ -150,13 +156,19 @@ class CaptureWindow(QMainWindow):
         self.resize(1240, 760)
 
     def _build_preview_column(self, recent_size: int) -> QVBoxLayout:
-        """The error banner, the live preview (drag and scroll move the box) and the strip of last captures."""
+        """The error banner, the live preview (drag moves the box, scroll resizes it, double-click resets it) and the strip of last captures."""
         self.error_banner = QLabel()
         self.error_banner.setWordWrap(True)
         self.error_banner.setStyleSheet("background: #8b1a1a; color: white; padding: 6px; font-weight: bold;")
         self.error_banner.hide()
+        self.notice_banner = QLabel()  # not an error: e.g. no camera, so the demo plays
+        self.notice_banner.setWordWrap(True)
+        self.notice_banner.setStyleSheet("background: #f4c542; color: #1d1d1d; padding: 6px; font-weight: 600;")
+        self.notice_banner.hide()
         self.preview = VideoView(minimum_size=(480, 360))
-        self.preview.roi_moved.connect(self._on_roi_moved)
+        self.preview.box_drag_started.connect(self._on_box_drag_started)
+        self.preview.box_dragged.connect(self._on_box_dragged)
+        self.preview.box_reset_requested.connect(self.reset_box)
         self.preview.roi_resized.connect(self._on_roi_resized)
 
         self.recent = RecentStrip(recent_size)
@@ -177,6 +189,7 @@ class CaptureWindow(QMainWindow):
 
         column = QVBoxLayout()
         column.addWidget(self.error_banner)
+        column.addWidget(self.notice_banner)
         column.addWidget(self.preview, 1)
         column.addWidget(recent_box)
         return column
@@ -545,8 +558,17 @@ class CaptureWindow(QMainWindow):
         if self.capture_worker is not None:
             self.capture_worker.control.mirror = self.controller.mirror
 
-    def _on_roi_moved(self, cx: float, cy: float) -> None:
-        self._set_roi(self.controller.roi.moved_to(cx, cy))
+    def _on_box_drag_started(self) -> None:
+        roi, frame_bgr = self.controller.roi, self.controller.frame_bgr
+        # From where the box is drawn: one pushed past the frame's edge then moves at once.
+        self._drag_origin = roi.kept_clear_of((), frame_bgr.shape) if frame_bgr is not None else roi
+
+    def _on_box_dragged(self, dx: float, dy: float) -> None:
+        self._set_roi(self._drag_origin.dragged(dx, dy))
+
+    def reset_box(self) -> None:
+        """Put the box back where it started (0, Home, or a double-click in the preview)."""
+        self._set_roi(self.initial_roi)
 
     def _on_roi_resized(self, steps: float) -> None:
         self._set_roi(self.controller.roi.resized(self.controller.roi.size * (1.05**steps)))
@@ -594,6 +616,8 @@ class CaptureWindow(QMainWindow):
             self.set_skeleton(not self.show_skeleton)
         elif key == Qt.Key.Key_Escape:
             self.controller.stop()
+        elif key in (Qt.Key.Key_0, Qt.Key.Key_Home) and not event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            self.reset_box()
         else:
             super().keyPressEvent(event)
 

@@ -99,13 +99,17 @@ def _quit_after_frames(window, frames: int, screenshot: Path | None, result: dic
     QTimer.singleShot(int(timeout_s * 1000), lambda: finish(f"gave up waiting for {frames} frames after {timeout_s:g} s"))
 
 
-def run_capture_window(args, writer: DatasetWriter, classes: list[str], source: FrameSource, extractor=None) -> int:
-    """gesture-capture's window until it closes; with --screenshot, a PNG of it after some frames."""
+def run_capture_window(args, writer: DatasetWriter, classes: list[str], source: FrameSource, extractor=None,
+                       notice: str = "") -> int:
+    """gesture-capture's window until it closes; with --screenshot, a PNG of it after some frames.
+
+    notice: shown above the preview (e.g. that there is no camera and the demo plays instead).
+    """
     app = QApplication.instance() or QApplication(sys.argv[:1])
     window = CaptureWindow(
         source, writer, classes=classes, roi=args.roi, input_style=args.input_style, extractor=extractor,
         target=args.target, burst_fps=args.burst_fps, countdown_s=args.countdown, save_full_frame=args.full_frame,
-        initial_class=args.class_name, mirror=args.mirror, locate=args.locate,
+        initial_class=args.class_name, mirror=args.mirror, locate=args.locate, notice=notice,
     )
     if args.screenshot is not None:
         return window.save_screenshot(args.screenshot)

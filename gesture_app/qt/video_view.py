@@ -1,25 +1,35 @@
-"""The video widget both windows use: paints a frame letterboxed; click or drag moves the box, scroll resizes it."""
+"""The video widget both windows use: paints a frame letterboxed; dragging moves the box, scrolling resizes it,
+a double-click asks for the box to be reset.
+
+A click alone never moves the box: the click that brings the window to the front would otherwise
+move it. Only a press that then moves past the platform's drag distance (a few pixels) is a drag,
+and the box follows the mouse by as much as the mouse has moved since the press.
+"""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QImage, QPainter
-from PySide6.QtWidgets import QSizePolicy, QWidget
+from PySide6.QtWidgets import QApplication, QSizePolicy, QWidget
 
 
 class VideoView(QWidget):
-    roi_moved = Signal(float, float)  # new centre, in frame fractions
+    box_drag_started = Signal()  # a press became a drag: the window notes where the box was
+    box_dragged = Signal(float, float)  # how far the mouse has moved since the press, in frame fractions (x, y)
+    box_reset_requested = Signal()  # a double-click
     roi_resized = Signal(float)  # scroll steps: +1 larger, -1 smaller
 
     def __init__(self, parent=None, minimum_size: tuple[int, int] = (320, 240)):
         super().__init__(parent)
         self._image: QImage | None = None
         self._target = QRectF()  # where the frame was last painted, for mouse positions
+        self._press: QPointF | None = None  # where the left button went down, while it is down
+        self._dragging = False
         self.setMinimumSize(*minimum_size)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         # Every paint covers the whole widget, so Qt need not clear it first.
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
-        self.setToolTip("Click or drag to move the box; scroll to resize it")
+        self.setToolTip("Drag to move the box, scroll to resize it; double-click (or 0) puts it back")
 
     def set_image(self, image: QImage) -> None:
         self._image = image
@@ -37,22 +47,31 @@ class VideoView(QWidget):
             painter.drawImage(self._target, self._image)
         painter.end()
 
-    def _fractions(self, position: QPointF) -> tuple[float, float] | None:
-        if self._target.isEmpty():
-            return None
-        return (
-            (position.x() - self._target.x()) / self._target.width(),
-            (position.y() - self._target.y()) / self._target.height(),
-        )
-
     def mousePressEvent(self, event) -> None:
-        self.mouseMoveEvent(event)
+        if event.button() == Qt.MouseButton.LeftButton:
+            self._press = event.position()
+            self._dragging = False
 
     def mouseMoveEvent(self, event) -> None:
-        if event.buttons() & Qt.MouseButton.LeftButton:
-            where = self._fractions(event.position())
-            if where is not None:
-                self.roi_moved.emit(*where)
+        if self._press is None or not event.buttons() & Qt.MouseButton.LeftButton or self._target.isEmpty():
+            return
+        moved = event.position() - self._press
+        if not self._dragging:
+            if moved.manhattanLength() < QApplication.startDragDistance():
+                return  # still a click
+            self._dragging = True
+            self.box_drag_started.emit()
+        self.box_dragged.emit(moved.x() / self._target.width(), moved.y() / self._target.height())
+
+    def mouseReleaseEvent(self, event) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            self._press = None
+            self._dragging = False
+
+    def mouseDoubleClickEvent(self, event) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            self._press = None
+            self.box_reset_requested.emit()
 
     def wheelEvent(self, event) -> None:
         steps = event.angleDelta().y() / 120

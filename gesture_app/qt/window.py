@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 from ..actions import ActionEngine, load_action_map
 from .actions_bar import ActionsBar
 from ..core.frame_slot import FrameSlot
-from ..core.overlay import OverlayStats, draw_overlay
+from ..core.overlay import LOADING_MODEL, OverlayStats, draw_overlay, inset_area, readout_area
 from ..core.locate import DEFAULT_LOCATE, DEFAULT_MAX_HANDS
 from ..core.pipeline import DEFAULT_SMOOTHING, NO_MODEL, GesturePipeline
 from ..core.prediction import DEFAULT_THRESHOLD, Prediction
@@ -94,6 +94,8 @@ class MainWindow(QMainWindow):
         self.pipeline = GesturePipeline(classifier, roi=roi, threshold=threshold, smoothing=smoothing, locate=locate,
                                         max_hands=max_hands, mirrored=mirror)
         self.show_landmarks = bool(landmarks)
+        self.initial_roi = roi  # where Reset box (0, Home, double-click) puts the box
+        self._drag_origin: RegionOfInterest | None = None  # the box when the current drag began
         self.source: FrameSource | None = None
         self.capture_worker: CaptureWorker | None = None
         self.mirror = mirror
@@ -111,7 +113,11 @@ class MainWindow(QMainWindow):
         self._recorder: VideoRecorder | None = None
         self.recording_path: Path | None = None
         self._closed = False
-        self._banner_before_loading = ""
+        # The banner's two lines: the source's (no camera, ended ...) and the model's (loading, failed),
+        # so "Loading model" never hides why the demo plays instead of the camera.
+        self._source_message = ""
+        self._model_message = ""
+        self._loading_name = ""  # the bundle being loaded, while it is
         self._skipped_shown = 0  # unreadable images of a folder source, as last shown in the status bar
 
         self._build_ui(cameras)
@@ -177,7 +183,8 @@ class MainWindow(QMainWindow):
         self.locate_action = self._action(toolbar, "Find hand", "L", self.set_locate, checkable=True,
                                           checked=self.pipeline.locate == "auto")
         self.locate_action.setToolTip("On: find the hands anywhere in the picture and classify each one (L). "
-                                      "Off: classify the box; drag it to move it, scroll to resize it")
+                                      "Off: classify the box; drag it to move it, scroll to resize it, "
+                                      "double-click or 0 to put it back")
         self.landmarks_action = self._action(toolbar, "Landmarks", "K", self.set_landmarks, checkable=True,
                                              checked=self.show_landmarks)
         self.landmarks_action.setToolTip("Draw the 21 points the hand model found on each hand (K)")
@@ -185,6 +192,8 @@ class MainWindow(QMainWindow):
         self.background_action = self._action(toolbar, "Background", "B", self.pipeline.request_background)
         self.background_action.setToolTip("Silhouette models: with no hand in the box, take it as the background (B); R resets")
         self.reset_background_action = self._action(None, "Reset background", "R", self.pipeline.reset_background)
+        self.reset_box_action = self._action(None, "Reset box", "0", self.reset_box)
+        self.reset_box_action.setShortcuts([QKeySequence("0"), QKeySequence("Home")])
         self.explain_action = self._action(toolbar, "Explain", "E", self.set_explain, checkable=True)
         self.explain_action.setToolTip("Overlay where the model looks in the box (Grad-CAM, refreshed about every second; E)")
         silhouette = classifier_style(self.pipeline.classifier) == "silhouette"
@@ -214,7 +223,7 @@ class MainWindow(QMainWindow):
         toolbar.addWidget(self.smoothing_box)
 
     def _build_video_area(self) -> None:
-        """The banner over the video; drag in the video to move the box, scroll to resize it."""
+        """The banner over the video; drag in the video to move the box, scroll to resize it, double-click to reset it."""
         central = QWidget(self)
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -224,7 +233,9 @@ class MainWindow(QMainWindow):
         self.banner.setWordWrap(True)
         self.banner.hide()
         self.video_view = VideoView(self)
-        self.video_view.roi_moved.connect(self._on_roi_moved)
+        self.video_view.box_drag_started.connect(self._on_box_drag_started)
+        self.video_view.box_dragged.connect(self._on_box_dragged)
+        self.video_view.box_reset_requested.connect(self.reset_box)
         self.video_view.roi_resized.connect(self._on_roi_resized)
         layout.addWidget(self.banner)
         layout.addWidget(self.video_view, 1)
@@ -323,38 +334,32 @@ class MainWindow(QMainWindow):
     def load_model(self, path) -> None:
         """Load a bundle in the background; on failure a dialog names the problem and the old model stays."""
         self.inference_worker.load_model(path)
-        self._banner_before_loading = self.banner_text
-        self.show_banner(f"Loading model {Path(path).name}…")
+        self._loading_name = Path(path).name
+        self._show_model_message(f"Loading model {self._loading_name}…")
+        self._update_status()
 
     def _on_open_model_triggered(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Open a model bundle (the bundle/ folder gesture-train wrote)", str(self.save_dir))
         if path:
             self.load_model(path)
 
-    def _restore_banner(self) -> None:
-        """Put back what the banner said before "Loading model…" (e.g. that there is no camera)."""
-        if self._banner_before_loading:
-            self.show_banner(self._banner_before_loading)
-        else:
-            self.hide_banner()
-        self._banner_before_loading = ""
-
     def _on_model_loaded(self, name: str) -> None:
         self.model_name = name
-        self._restore_banner()
+        self._loading_name = ""
+        self._show_model_message("")
         silhouette = classifier_style(self.pipeline.classifier) == "silhouette"
         self.background_action.setEnabled(silhouette)
         self.reset_background_action.setEnabled(silhouette)
         self.locate_action.setEnabled(not silhouette)
         if silhouette:
-            self.show_banner("Silhouette model: clear the box and press B to capture the background; R resets it.")
+            self._show_model_message("Silhouette model: clear the box and press B to capture the background; R resets it.")
         self._update_status()
 
     def _on_model_failed(self, path: str, message: str) -> None:
         keeps = f"Still using {self.model_name}." if self.model_name else "No model is loaded; the video keeps playing."
-        self._restore_banner()
-        if not self.model_name:
-            self.show_banner(f"No model loaded ({Path(path).name} could not be used). Open one with Open model… (Ctrl+O).")
+        self._loading_name = ""
+        self._show_model_message("" if self.model_name else
+                                 f"No model loaded ({Path(path).name} could not be used). Open one with Open model… (Ctrl+O).")
         box = QMessageBox(QMessageBox.Icon.Warning, "Cannot load the model", f"{message}\n\n{keeps}", QMessageBox.StandardButton.Ok, self)
         # open(), not exec(): a modal loop here would stall the video behind the dialog.
         box.open()
@@ -386,7 +391,7 @@ class MainWindow(QMainWindow):
         self.pipeline.locate = "auto" if on else "off"
         self._sync_action(self.locate_action, bool(on))
         self.statusBar().showMessage("Finding the hand anywhere in the picture" if on else
-                                     "Classifying the box: drag it to move it, scroll to resize it", 4000)
+                                     "Classifying the box: drag it to move it, scroll to resize it, 0 to put it back", 4000)
 
     def set_landmarks(self, on: bool) -> None:
         self.show_landmarks = bool(on)
@@ -403,11 +408,40 @@ class MainWindow(QMainWindow):
             self.capture_worker.control.paused = self.paused
         self._update_status()
 
-    def _on_roi_moved(self, cx: float, cy: float) -> None:
-        self.pipeline.roi = self.pipeline.roi.moved_to(cx, cy)
+    # ---- the box (--locate off) ---------------------------------------------------------------
+    def set_roi(self, roi: RegionOfInterest) -> None:
+        """Classify this box from now on, moved as little as it takes to keep it off the overlay's readout."""
+        self.pipeline.roi = self._clear_of_overlay(roi)
+
+    def reset_box(self) -> None:
+        """Put the box back where it started (0, Home, or a double-click in the video)."""
+        self.set_roi(self.initial_roi)
+        if self.shown_roi() is not None:
+            self.statusBar().showMessage("The box is back where it started.", 3000)
+
+    def _clear_of_overlay(self, roi: RegionOfInterest, frame_shape=None) -> RegionOfInterest:
+        """The box kept off the panel's readout (and the silhouette inset): the panel never hides the hand."""
+        shape = frame_shape if frame_shape is not None else getattr(self.last_frame_bgr, "shape", None)
+        if shape is None:
+            return roi
+        areas = [readout_area(shape, roi)]
+        if classifier_style(self.pipeline.classifier) == "silhouette":
+            areas.append(inset_area(shape))
+        return roi.kept_clear_of(areas, shape)
+
+    def _on_box_drag_started(self) -> None:
+        # With the hand found anywhere there is no box: a drag then moves nothing.
+        self._drag_origin = self.pipeline.roi if self.shown_roi() is not None else None
+        if self._drag_origin is None:
+            self.statusBar().showMessage("The hand is found anywhere, so there is no box to move; press L to use the box.", 4000)
+
+    def _on_box_dragged(self, dx: float, dy: float) -> None:
+        if self._drag_origin is not None:
+            self.set_roi(self._drag_origin.dragged(dx, dy))
 
     def _on_roi_resized(self, steps: float) -> None:
-        self.pipeline.roi = self.pipeline.roi.resized(self.pipeline.roi.size * (1.05 ** steps))
+        if self.shown_roi() is not None:
+            self.set_roi(self.pipeline.roi.resized(self.pipeline.roi.size * (1.05 ** steps)))
 
     # ---- screenshots and recording ------------------------------------------------------------
     def _timestamped(self, suffix: str) -> Path:
@@ -486,6 +520,11 @@ class MainWindow(QMainWindow):
         self._shown_index = index
         self._display_rate.tick()
         self.last_frame_bgr = frame_bgr
+        roi = self.shown_roi()
+        if roi is not None:  # a new source's frame shape, or the box just shown (L off), may put it under the panel
+            kept = self._clear_of_overlay(roi, frame_bgr.shape)
+            if kept.to_pixels(frame_bgr.shape) != roi.to_pixels(frame_bgr.shape):
+                self.pipeline.roi = kept
         # Silhouette models: show the silhouette, so the user sees whether the background capture worked.
         inset_bgr = self.pipeline.last_model_view_bgr if classifier_style(self.pipeline.classifier) == "silhouette" else None
         # The explain heat map goes under the overlay, in the box it was computed for, with its age.
@@ -509,9 +548,12 @@ class MainWindow(QMainWindow):
         prediction = self.last_prediction
         # A frame with no hand was processed too (the hands were looked for): its rate and latency count.
         classified = prediction is not None and (prediction.classified or prediction.no_hand)
-        message = ""
+        message = waiting = ""
         if self.inference_worker.loading:
-            message = "loading model…"
+            if self.pipeline.classifier is None:
+                waiting = LOADING_MODEL  # in place of the gesture: nothing is classified yet
+            else:
+                message = LOADING_MODEL  # the previous model goes on classifying meanwhile
         elif self.pipeline.classifier is None:
             message = NO_MODEL
         elif self.paused:
@@ -527,15 +569,27 @@ class MainWindow(QMainWindow):
             device=f"{device}, {runtime}" if device and runtime else device,
             model=self.model_name,
             message=message,
+            waiting=waiting,
         )
 
     # ---- messages -----------------------------------------------------------------------------
     def show_banner(self, message: str) -> None:
-        self.banner.setText(message)
-        self.banner.show()
+        """Say this over the video (replacing the last such message; the model's line stays)."""
+        self._source_message = message
+        self._render_banner()
 
     def hide_banner(self) -> None:
-        self.banner.hide()
+        self._source_message = ""
+        self._render_banner()
+
+    def _show_model_message(self, message: str) -> None:
+        self._model_message = message
+        self._render_banner()
+
+    def _render_banner(self) -> None:
+        text = "\n".join(part for part in (self._source_message, self._model_message) if part)
+        self.banner.setText(text)
+        self.banner.setVisible(bool(text))
 
     @property
     def banner_text(self) -> str:
@@ -546,7 +600,10 @@ class MainWindow(QMainWindow):
         self._skipped_shown = getattr(self.source, "skipped_count", 0)
         if self._skipped_shown:
             parts[0] += f" ({self._skipped_shown} unreadable image(s) skipped)"
-        parts.append(f"model: {self.model_name}" if self.model_name else NO_MODEL)
+        if self._loading_name and not self.model_name:
+            parts.append(f"loading model {self._loading_name}…")
+        else:
+            parts.append(f"model: {self.model_name}" if self.model_name else NO_MODEL)
         if self.paused:
             parts.append("paused")
         if self._recorder is not None:
