@@ -23,7 +23,9 @@ import errno
 import json
 import logging
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 
 import tomllib
@@ -37,6 +39,7 @@ from models.schedule import SCHEDULE
 from .augment import AUGMENT_ON_CHOICES
 from .dataset import SPLIT_CHOICES
 from .devices import DISTRIBUTE_CHOICES
+from .progress import report_progress_to
 
 log = logging.getLogger("gesture-train")
 
@@ -118,6 +121,12 @@ def _add_verbosity(p) -> None:
                    help="log details, TensorFlow's and OpenCV's own messages, and the traceback of an error")
 
 
+def _add_progress_file(p) -> None:
+    p.add_argument("--progress-file", type=Path, metavar="PATH",
+                   help="also write the progress (stage, done/total, time left, last log line, final state) as JSON "
+                   "to PATH, replaced a few times a second, for another program to show (gesture-capture's Train)")
+
+
 def _add_train(commands) -> _Parser:
     p = commands.add_parser(
         "train",
@@ -170,6 +179,7 @@ def _add_train(commands) -> _Parser:
     p.add_argument("--distribute", choices=DISTRIBUTE_CHOICES, default="none",
                    help="tf.distribute strategy: mirrored (all GPUs here) or multi-worker (machines listed in TF_CONFIG)")
     p.add_argument("--tensorboard", action="store_true", help="also write TensorBoard logs to RUNS/<run>/tensorboard")
+    _add_progress_file(p)
     _add_verbosity(p)
     p.set_defaults(run=_run_train, output_flag="--out", retry=", then run the same command with --resume to continue")
     return p
@@ -582,6 +592,36 @@ def main(argv: list[str] | None = None) -> int:
         log.error("error: %s", exc)
         return 2
     _setup_logging(args.quiet, args.verbose)
+    reporter = report_progress_to(getattr(args, "progress_file", None))
+    code = 1
+    try:
+        with _sigterm_as_interrupt():
+            code = _run_command(args)
+    finally:
+        if reporter is not None:
+            reporter.finish(code)
+    return code
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """A terminate request (a window's Cancel, a job scheduler) stops like Ctrl+C: finished epochs are
+    kept, temporaries removed, and the run can resume."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run_command(args) -> int:
     # The user gets one line saying what to do; the traceback only with -v.
     try:
         with _log_above_progress_bars():
