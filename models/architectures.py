@@ -2,11 +2,14 @@
 
 vgg16 is the documented, pretrained base (frozen); compact is a small batch-normalised
 CNN trained from scratch with its top, for CPU-only machines and the bundled default model.
+The landmark head (`build_landmark_mlp`) has no base: the run's top over landmark features.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+
+import numpy as np
 
 from .schedule import RunSpec
 
@@ -140,3 +143,26 @@ def unfreeze_from(model, layer_name: str) -> list[str]:
         if layer.trainable:
             unfrozen.append(layer.name)
     return unfrozen
+
+
+def build_landmark_mlp(run: RunSpec, num_features: int, num_classes: int, mean, variance):
+    """The landmark head: standardise the features (the training set's mean and variance, kept in
+    the model so the app cannot drift from training), then the run's Dense/Dropout top, then softmax.
+
+    Only layers `models.landmark_head` can run in numpy: Normalization, Dense (relu), Dropout.
+    """
+    import keras
+    from keras import layers
+
+    inputs = keras.Input((num_features,), name="landmark_features")
+    x = layers.Normalization(mean=np.asarray(mean, np.float32), variance=np.asarray(variance, np.float32),
+                             name="standardise")(inputs)
+    for spec in run.top:
+        if spec[0] == "dense":
+            x = layers.Dense(spec[1], activation="relu")(x)
+        elif spec[0] == "dropout":
+            x = layers.Dropout(spec[1])(x)
+        else:
+            raise ValueError(f"Unknown landmark-head layer {spec!r} in run {run.name}; use ('dense', units) or ('dropout', rate).")
+    outputs = layers.Dense(num_classes, activation="softmax", name="probabilities", dtype="float32")(x)
+    return keras.Model(inputs, outputs, name=run.name)

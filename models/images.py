@@ -87,3 +87,14 @@ def _warn_if_large(path: Path, size: tuple[int, int]) -> None:
             "%s is %dx%d (%.0f megapixels), more than the %.0f megapixels Pillow expects of a safe image; "
             "reading it anyway", path, *size, pixels / 1e6, Image.MAX_IMAGE_PIXELS / 1e6,
         )
+
+
+def jpeg_round_trip(image_bgr: np.ndarray, quality: int) -> np.ndarray:
+    """The image after JPEG compression at `quality` (1-95) and decoding: what a low-bandwidth camera
+    or a chat app leaves of it (`gesture-train robustness`); decoded here, with the rest."""
+    import cv2
+
+    ok, encoded = cv2.imencode(".jpg", image_bgr, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+    if not ok:
+        raise ValueError(f"cannot JPEG-encode an image of shape {image_bgr.shape}")
+    return cv2.imdecode(encoded, cv2.IMREAD_COLOR)

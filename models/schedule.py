@@ -23,6 +23,11 @@ TOP_GAP_DROPOUT: TopSpec = (("global_average_pooling",), ("dropout", 0.3))
 # The robustness augmentation the compact run adds on top of the documented set
 # (names are defined in training/augment.py EXTRA_AUGMENTATIONS).
 ROBUST_AUGMENTATION = ("light", "colour", "scale")
+# The landmark run's augmentation of the 21 points (training/landmark_run.py LANDMARK_AUGMENTATIONS):
+# another camera angle and distance, a localiser's error, another person's finger proportions.
+LANDMARK_AUGMENTATION = ("rotation", "tilt", "scale", "aspect", "jitter", "finger_length")
+# The landmark head's top (chosen in benchmarks/landmark_study.py; models/default/README.md).
+TOP_LANDMARKS: TopSpec = (("dense", 32), ("dropout", 0.2))
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,9 @@ class RunSpec:
     # "constant" (the seed's Adam) or "cosine": decay to zero over the run, which
     # settles a from-scratch network in fewer epochs.
     lr_schedule: str = "constant"
+    # Landmark runs (backbone "landmarks"): the feature set of models/landmark_features.py the
+    # head reads; they use no image input, so input_size means nothing to them.
+    features: str | None = None
 
     def with_overrides(self, **overrides) -> "RunSpec":
         """A copy with the given fields replaced; `None` values are ignored."""
@@ -99,6 +107,14 @@ SCHEDULE: dict[str, RunSpec] = {
             "compact", "Compact CNN", TOP_GAP_DROPOUT, 3e-3, 60, 43, 64, None,
             backbone="compact", input_size=64, documented=False,
             extra_augmentation=ROBUST_AUGMENTATION, lr_schedule="cosine",
+        ),
+        # Not in the seed: a small MLP on the hand's 21 landmarks (models/hands), beside a CNN in
+        # one bundle (fused by models/fusion.py) or alone for a new gesture set in seconds.
+        # An epoch is 43 batches of freshly augmented landmarks, whatever the dataset's size.
+        RunSpec(
+            "landmarks", "Landmark MLP", TOP_LANDMARKS, 3e-3, 40, 43, 64, None,
+            backbone="landmarks", input_size=0, documented=False,
+            extra_augmentation=LANDMARK_AUGMENTATION, lr_schedule="cosine", features="angles3d",
         ),
     )
 }

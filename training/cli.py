@@ -7,6 +7,7 @@
     gesture-train explain --model BUNDLE --image PATH... --out DIR [--method occlusion|gradcam]
     gesture-train explain --model BUNDLE --features --layer NAME --data DIR --out DIR
     gesture-train robustness --model BUNDLE --data DIR [--split test] [--json PATH]
+    gesture-train combine --cnn BUNDLE --landmarks BUNDLE --out BUNDLE
 
 One argparse parser with a sub-parser per command; `train` is the default, so a command line
 that starts with a flag (`gesture-train --data DATA ...`) trains. The train flags' `dest`s are
@@ -43,7 +44,7 @@ from .progress import report_progress_to
 
 log = logging.getLogger("gesture-train")
 
-COMMANDS = ("train", "evaluate", "export", "explain", "robustness")
+COMMANDS = ("train", "evaluate", "export", "explain", "robustness", "combine")
 # Flags the train command needs, from the command line or the --config file.
 REQUIRED_TRAIN_FLAGS = ("data",)
 
@@ -58,6 +59,8 @@ EXAMPLES = """examples:
   gesture-train export --model runs/model4_ft/bundle --int8  # fast CPU inference in gesture-app
   gesture-train explain --model runs/model4_ft/bundle --image hand.jpg --out why/ --method occlusion
   gesture-train robustness --model runs/compact/bundle --data DATA --split test --seed 0
+  gesture-train --data DATA --out runs --runs landmarks      # the landmark head alone, in seconds
+  gesture-train combine --cnn runs/compact/bundle --landmarks runs/landmarks/bundle --out runs/both
 """
 
 
@@ -272,6 +275,24 @@ def _add_robustness(commands) -> None:
     p.set_defaults(run=_run_robustness, output_flag="--json")
 
 
+def _add_combine(commands) -> None:
+    p = commands.add_parser(
+        "combine",
+        help="put a CNN bundle and a landmark head into one bundle, scored fused",
+        description="Write a bundle with both heads: every file of the CNN bundle (copied byte for byte) plus the\n"
+        "landmark head, then score each head and their fusion on the held-out split both were trained\n"
+        "without, into bundle.json. The two must come from the same data and --seed.",
+        epilog="example:\n  gesture-train combine --cnn runs/compact/bundle --landmarks runs/landmarks/bundle --out runs/both",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--cnn", required=True, type=Path, metavar="BUNDLE", help="bundle holding the CNN")
+    p.add_argument("--landmarks", required=True, type=Path, metavar="BUNDLE", help="bundle holding the landmark head (RUNS/landmarks/bundle)")
+    p.add_argument("--out", required=True, type=Path, metavar="BUNDLE", help="the combined bundle's folder (may be --cnn, updated in place)")
+    p.add_argument("--data", type=Path, help="the training data (default: the folder recorded in the CNN bundle)")
+    _add_verbosity(p)
+    p.set_defaults(run=_run_combine, output_flag="--out")
+
+
 def _build_parsers() -> tuple[argparse.ArgumentParser, _Parser]:
     """(the gesture-train parser, its train sub-parser)."""
     parser = argparse.ArgumentParser(
@@ -288,6 +309,7 @@ def _build_parsers() -> tuple[argparse.ArgumentParser, _Parser]:
     _add_export(commands)
     _add_explain(commands)
     _add_robustness(commands)
+    _add_combine(commands)
     return parser, train
 
 
@@ -567,7 +589,7 @@ def _run_robustness(args) -> int:
     from models.bundle import BundleError, load_bundle
 
     from .dataset import DatasetError
-    from .robustness import PERTURBATIONS, robustness_scores
+    from .robustness import format_scores, robustness_scores
 
     model_path = _model_path(args)
     if model_path is None or not _json_writable(args):
@@ -577,10 +599,26 @@ def _run_robustness(args) -> int:
     except (BundleError, DatasetError) as exc:
         log.error("error: %s", exc)
         return 2
-    for name, score in scores.items():
-        log.info("%-13s accuracy %.4f  macro F1 %.4f   %s", name, score["accuracy"], score["macro_f1"], PERTURBATIONS[name][0])
+    for line in format_scores(scores).splitlines():
+        log.info("%s", line)
     if args.json:
         _write_json(args.json, {"model": str(model_path), "split": args.split, "scores": scores})
+    return 0
+
+
+def _run_combine(args) -> int:
+    from models.bundle import BundleError
+
+    from .combine import combine_bundles
+    from .dataset import DatasetError
+    from .evaluate import format_metrics
+
+    try:
+        metrics = combine_bundles(args.cnn, args.landmarks, args.out, data=args.data)
+    except (BundleError, DatasetError) as exc:
+        log.error("error: %s", exc)
+        return 2
+    print(format_metrics(metrics))
     return 0
 
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from cli_common.quiet import native_output_filtered
 from models.atomic_files import atomic_write_bytes
-from models.bundle import Bundle, load_bundle, update_description
+from models.bundle import Bundle, BundleError, load_bundle, update_description
 
 from .dataset import DatasetError, load_dataset
 from .evaluate import evaluate_bundle
@@ -58,6 +58,9 @@ def export_bundle(path: str | Path, int8: bool = False, data: str | Path | None 
                   calibration_images: int = 600, verbose: bool = False) -> dict:
     """Write model[_int8].tflite into the bundle and record both accuracies on the test split."""
     bundle = load_bundle(path)
+    if not bundle.has_cnn:
+        raise BundleError(f"{bundle.path} holds a landmark head only; export converts a CNN (the landmark head "
+                          "already runs in microseconds as plain numpy).")
     root, seed = _dataset_of(bundle, data)
     dataset = load_dataset(root, bundle.input_size, seed=seed, classes=bundle.classes)
     representative = None
@@ -70,13 +73,14 @@ def export_bundle(path: str | Path, int8: bool = False, data: str | Path | None 
     atomic_write_bytes(bundle.path / name, flatbuffer)
 
     bundle.use_runtime("keras")
-    float_metrics = evaluate_bundle(bundle, root, split="test", seed=seed)
+    # The CNN's own figures, also in a bundle that fuses it with a landmark head.
+    float_metrics = evaluate_bundle(bundle, root, split="test", seed=seed)["heads"]["cnn"]
     # Score the export through the bundle, exactly as the app will run it.
     update_description(bundle.path, tflite={"file": name, "quantization": "int8" if int8 else "none"})
     exported = load_bundle(bundle.path)
     with native_output_filtered(verbose):  # LiteRT announces its XNNPACK delegate
         exported.use_runtime("tflite")
-        export_metrics = evaluate_bundle(exported, root, split="test", seed=seed)
+        export_metrics = evaluate_bundle(exported, root, split="test", seed=seed)["heads"]["cnn"]
     entry = {
         "file": name,
         "quantization": "int8" if int8 else "none",

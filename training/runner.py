@@ -505,6 +505,15 @@ def _write_reports(spec: RunSpec, bundle, dataset: Dataset, config: TrainConfig,
 def train_schedule(config: TrainConfig) -> dict[str, dict]:
     """Load the dataset once, then train each requested run in schedule order."""
     specs = [config.spec_for(spec) for spec in resolve_runs(config.runs)]
+    # Landmark runs read the hands' landmarks, not images at an input size (training/landmark_run.py);
+    # they train in seconds on one machine, after the image runs.
+    landmark_specs = [spec for spec in specs if spec.backbone == "landmarks"]
+    specs = [spec for spec in specs if spec.backbone != "landmarks"]
+    if landmark_specs and config.distribute == "multi-worker":
+        raise TrainingError("The landmarks run trains in seconds on one machine; train it in a call without "
+                            "--distribute multi-worker.")
+    if not specs:
+        return _train_landmark_runs(landmark_specs, config)
     sizes = {spec.input_size for spec in specs}
     if len(sizes) != 1:
         raise TrainingError(f"Runs in one call must share an input size; got {sorted(sizes)}. Pass --input-size.")
@@ -565,6 +574,15 @@ def train_schedule(config: TrainConfig) -> dict[str, dict]:
         schedule.close()
         if not chief:
             shutil.rmtree(workdir, ignore_errors=True)
+    return {**results, **_train_landmark_runs(landmark_specs, config)}
+
+
+def _train_landmark_runs(specs: list[RunSpec], config: TrainConfig) -> dict[str, dict]:
+    from .landmark_run import train_landmark_run
+
+    results = {spec.name: train_landmark_run(spec, config) for spec in specs}
+    if results:
+        log.info("Summary of all runs: %s", reports.write_summary(config.out, _all_run_names(config.out)))
     return results
 
 
