@@ -103,7 +103,7 @@ def headless_frame_ms(bundle_path: Path, runtime: str, video: Path, out: Path) -
     from gesture_app.core.sources import open_source
 
     classifier = BundleClassifier.load(bundle_path, device="cpu", runtime=runtime)
-    pipeline = GesturePipeline(classifier)
+    pipeline = GesturePipeline(classifier, locate=None)  # the model's path only (benchmarks/pipeline.py times the hand finding)
     with open_source(str(video)) as source:
         summary = run_app_headless(source, pipeline, out / f"{runtime}.csv")
     import csv

@@ -20,6 +20,7 @@ from .actions.options import (
     add_action_arguments,
     build_engine,
 )
+from .core.locate import DEFAULT_LOCATE, DEFAULT_MAX_HANDS, LOCATE_CHOICES
 from .core.pipeline import DEFAULT_SMOOTHING
 from .core.prediction import DEFAULT_THRESHOLD
 from .core.sources import SourceError, open_source
@@ -35,8 +36,12 @@ examples:
   gesture-app --headless --source clip.mp4 --output-csv frames.csv --output-video annotated.mp4
   gesture-app --source demo --screenshot docs/app.png --quit-after-frames 60
 
-keys in the window: B capture background (silhouette models), R reset it, M mirror, Space pause,
-S screenshot, Ctrl+R record, Ctrl+O open model, E explain (heat map of where the model looks); drag in the video to move the box, scroll to resize it.
+  gesture-app --locate off                      classify the box you hold your hand in (drag/scroll it), not the hand found anywhere
+
+keys in the window: L find the hand anywhere (on) or use the box (off), K hand landmarks (skeleton),
+B capture background (silhouette models), R reset it, M mirror, Space pause, S screenshot,
+Ctrl+R record, Ctrl+O open model, E explain (heat map of where the model looks); with L off, drag in
+the video to move the box, scroll to resize it.
 """
 
 
@@ -65,10 +70,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--threshold", type=_fraction, default=DEFAULT_THRESHOLD, help=f"below this confidence show 'no gesture' (default {DEFAULT_THRESHOLD})")
     parser.add_argument("--smoothing", type=positive_int, default=DEFAULT_SMOOTHING, help=f"average over this many recent frames; 1 turns it off (default {DEFAULT_SMOOTHING})")
     parser.add_argument("--mirror", action="store_true", help="flip the image left-right (the natural view of a webcam)")
+    parser.add_argument("--locate", choices=LOCATE_CHOICES, default=DEFAULT_LOCATE,
+                        help="auto: find the hands anywhere in the frame and classify each hand's square; off: classify "
+                        "the box (as before), 'no hand' still from the hand model's presence score (default auto; key L)")
+    parser.add_argument("--max-hands", type=positive_int, default=DEFAULT_MAX_HANDS,
+                        help=f"with --locate auto, follow up to this many hands; the most confident drives the actions (default {DEFAULT_MAX_HANDS})")
+    parser.add_argument("--no-landmarks", dest="landmarks", action="store_false",
+                        help="do not draw the hands' landmarks (the skeleton) in the window and annotated video (key K)")
     parser.add_argument("--save-dir", type=Path, default=Path.cwd(), help="where the window saves screenshots and recordings (default: here)")
     headless = parser.add_argument_group("without a window")
     headless.add_argument("--headless", action="store_true", help="no window: process the source and write --output-csv")
-    headless.add_argument("--output-csv", type=Path, help="CSV, one row per frame: frame, timestamp, label, confidence, probabilities, latency")
+    headless.add_argument("--output-csv", type=Path, help="CSV, one row per frame: frame, timestamp, label, confidence, "
+                          "probabilities, latency, the hand's box, presence and handedness")
     headless.add_argument("--output-video", type=Path, help="also write the annotated video (.mp4 or .avi)")
     headless.add_argument("--max-frames", type=positive_int, help="stop after this many frames")
     add_action_arguments(parser)
@@ -130,7 +143,8 @@ def run_headless_cli(args) -> int:
     if actions is not None and (args.dry_run or not args.arm):
         hint = "" if args.arm else " (add --arm to send them)"
         print(f"gesture-app: actions go to the CSV and the log; nothing is sent{hint}", file=sys.stderr)
-    pipeline = GesturePipeline(classifier, threshold=args.threshold, smoothing=args.smoothing)
+    pipeline = GesturePipeline(classifier, threshold=args.threshold, smoothing=args.smoothing,
+                               locate=args.locate, max_hands=args.max_hands, mirrored=args.mirror)
     with open_source(args.source, loop=args.loop) as source:
         logger.info("processing %s with %s on %s (%s)", source.name, classifier.name, device, classifier.runtime)
         device = f"{device}, {classifier.runtime}"
@@ -138,6 +152,7 @@ def run_headless_cli(args) -> int:
             summary = run_app_headless(
                 source, pipeline, args.output_csv, args.output_video,
                 max_frames=args.max_frames, device=device, model=classifier.name, mirror=args.mirror, actions=actions,
+                landmarks=args.landmarks,
             )
         finally:
             if actions is not None:

@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 
 from gesture_app.core.sources import FrameSource
+from models.bundle import HeadProbs
 
 
 def make_frame_bgr(index: int, size=(160, 120)) -> np.ndarray:
@@ -67,6 +68,7 @@ class FakeClassifier:
         self.input_style = input_style
         self.name = "fake"
         self.calls = 0
+        self.given = []  # (crop shape, hand) per classify call
 
     def preprocess(self, crop_bgr):
         return crop_bgr
@@ -75,6 +77,12 @@ class FakeClassifier:
         probs = self.sequence[min(self.calls, len(self.sequence) - 1)]
         self.calls += 1
         return probs
+
+    def classify(self, crop_bgr, hand=None):
+        """The classifier's one per-hand call; records what it was given."""
+        self.given.append((None if crop_bgr is None else crop_bgr.shape, hand))
+        probs = np.asarray(self.infer(self.preprocess(crop_bgr)), np.float32)
+        return HeadProbs(cnn=probs, landmarks=None, fused=probs, timings_ms={"cnn": 0.0})
 
 
 class FlakyCapture:

@@ -105,3 +105,32 @@ def test_no_source_falls_back_to_the_demo_and_says_why(qtbot, tmp_path, monkeypa
     code = main(["--quit-after-frames", "3", "--save-dir", str(tmp_path)])
     assert code == 0
     assert seen["name"] == "demo" and "No camera found" in seen["banner"]  # no camera on test machines
+
+
+def test_help_lists_locate_max_hands_and_the_window_keys(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = capsys.readouterr().out
+    assert "--locate {auto,off}" in text and "--max-hands" in text and "--no-landmarks" in text
+    assert "L find the hand anywhere" in text and "K hand landmarks" in text
+
+
+def test_headless_locate_auto_on_a_folder_writes_the_hand_columns(tmp_path, tiny_bundle):
+    import shutil
+
+    from hands_helpers import HANDS_DATA
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name in ("hand_7d846766.jpg", "no_hand_room.jpg"):
+        shutil.copy(HANDS_DATA / name, folder / name)
+    out_csv = tmp_path / "frames.csv"
+    assert main(["--headless", "--source", str(folder), "--model", str(tiny_bundle), "--output-csv", str(out_csv),
+                 "--threshold", "0", "--mirror"]) == 0
+    hand, room = list(csv.DictReader(out_csv.open()))
+    assert hand["hands"] == "1" and hand["label"] in CLASS_NAMES and float(hand["presence"]) >= 0.5
+    assert room["hands"] == "0" and room["label"] == "none"  # threshold 0: only "no hand" can say none
+    off_csv = tmp_path / "off.csv"
+    assert main(["--headless", "--source", str(folder), "--model", str(tiny_bundle), "--output-csv", str(off_csv),
+                 "--locate", "off", "--max-hands", "1"]) == 0
+    assert all(row["hands"] in ("0", "1") for row in csv.DictReader(off_csv.open()))

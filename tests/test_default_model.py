@@ -99,12 +99,13 @@ def test_the_fusion_is_at_least_as_good_as_the_better_head(measured):
     assert measured["macro_f1"] >= max(head["macro_f1"] for head in measured["heads"].values()) - 0.0005
 
 
-def test_default_model_recognises_the_demo_photos(bundle):
+@pytest.mark.parametrize("locate", ["auto", "off"])
+def test_default_model_recognises_the_demo_photos(bundle, locate):
     from gesture_app.core.classifier import BundleClassifier
     from gesture_app.core.pipeline import GesturePipeline
     from gesture_app.core.sources import open_source
 
-    pipeline = GesturePipeline(BundleClassifier(bundle), smoothing=1)
+    pipeline = GesturePipeline(BundleClassifier(bundle), smoothing=1, locate=locate)
     source = open_source("demo")
     wrong, shown = [], 0
     for index, frame_bgr in enumerate(source):

@@ -197,21 +197,21 @@ def test_live_explainer_maps_the_box_at_a_reduced_rate(square_model):
     from types import SimpleNamespace
 
     from gesture_app.core.explain_view import LiveExplainer
-    from gesture_app.core.pipeline import GesturePipeline
+    from gesture_app.core.pipeline import GesturePipeline, ModelView
     from gesture_app.core.roi import RegionOfInterest
 
     model, preprocessing, images, corners = square_model
     classifier = SimpleNamespace(classes=("none", "square"), bundle=SimpleNamespace(model=model, preprocessing=preprocessing))
     pipeline = GesturePipeline(classifier, roi=RegionOfInterest(cx=0.5, cy=0.5, size=0.5))
-    pipeline.last_model_view_bgr = images[0]
+    frame = np.zeros((128, 128, 3), np.uint8)
+    pipeline.last_model_view = ModelView(images[0], pipeline.roi.to_pixels(frame.shape))
     clock = _Clock()
     explainer = LiveExplainer(interval_s=1.0, clock=clock)
-    frame = np.zeros((128, 128, 3), np.uint8)
     assert not explainer.update(pipeline) and explainer.draw(frame) is frame  # off until toggled
     explainer.set_enabled(True)
     assert explainer.update(pipeline, frame_index=7)
     latest = explainer.latest
-    assert latest.label == "square" and latest.frame_index == 7 and latest.roi == pipeline.roi
+    assert latest.label == "square" and latest.frame_index == 7 and latest.box_xyxy == pipeline.roi.to_pixels(frame.shape)
     y, x = np.unravel_index(latest.heat.argmax(), latest.heat.shape)
     assert corners[0][0] - 2 <= y < corners[0][0] + SQUARE + 2 and corners[0][1] - 2 <= x < corners[0][1] + SQUARE + 2
     clock.now += 0.5

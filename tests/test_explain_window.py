@@ -11,7 +11,7 @@ WAIT_MS = 20000
 
 def test_explain_toggle_overlays_the_heat_map_of_the_box(qtbot, tmp_path, tiny_bundle):
     window = MainWindow(GeneratedSource(fps=60, size=(320, 240)), classifier=BundleClassifier.load(tiny_bundle, device="cpu"),
-                        cameras=[], save_dir=tmp_path)
+                        cameras=[], save_dir=tmp_path, locate=None)  # generated frames hold no hand: classify the box
     qtbot.addWidget(window)
     window.show()
     try:
@@ -41,7 +41,8 @@ def test_explain_toggle_overlays_the_heat_map_of_the_box(qtbot, tmp_path, tiny_b
 
 
 def test_explain_toggle_says_when_the_model_cannot_be_explained(qtbot, tmp_path):
-    window = MainWindow(GeneratedSource(fps=60), classifier=FakeClassifier([0.1, 0.1, 0.6, 0.1, 0.1]), cameras=[], save_dir=tmp_path)
+    window = MainWindow(GeneratedSource(fps=60), classifier=FakeClassifier([0.1, 0.1, 0.6, 0.1, 0.1]), cameras=[], save_dir=tmp_path,
+                        locate=None)
     qtbot.addWidget(window)
     window.show()
     try:

@@ -122,3 +122,19 @@ def test_box_smoother_steadies_a_jittering_box_and_follows_a_moving_one():
 def test_a_frame_that_is_not_bgr_uint8_is_refused_with_what_to_do(localiser):
     with pytest.raises(ValueError, match=r"\(H, W, 3\) uint8 BGR.*COLOR_GRAY2BGR"):
         localiser.find(np.zeros((48, 64), np.uint8))
+
+
+def test_look_for_new_false_skips_palm_detection_while_a_hand_is_followed():
+    localiser = HandLocaliser(max_hands=2)  # one hand in view: fewer than max_hands, so palms are looked for
+    frames = [frame for frame, _ in moving_video(read_test_image(CLIP_PHOTO), frames=6)]
+    for frame in frames:
+        assert len(localiser.track(frame)) == 1
+    assert localiser.calls["palm"] == 6  # every frame, by default
+    localiser.reset()
+    localiser.calls.update(palm=0, landmarks=0)
+    for frame in frames:
+        assert len(localiser.track(frame, look_for_new=False)) == 1
+    assert localiser.calls == {"palm": 1, "landmarks": 6}  # the first frame only: then it is followed
+    empty = np.full_like(frames[0], 127)
+    assert localiser.track(empty, look_for_new=False) == []
+    assert localiser.calls["palm"] == 2  # the followed hand was lost: looked for at once all the same

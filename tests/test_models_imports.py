@@ -1,5 +1,6 @@
-"""What `models/` and `cli_common/` may import, read from their source: models is the layer both sides
-stand on, so it imports neither side nor argparse; cli_common imports nothing of the project."""
+"""What `models/`, `cli_common/` and `training/` may import, read from their source: models is the layer both
+sides stand on, so it imports neither side nor argparse; cli_common imports nothing of the project; training
+never imports the app."""
 
 import ast
 from pathlib import Path
@@ -26,6 +27,7 @@ def _imported_roots(folder: Path) -> dict[str, set[str]]:
 @pytest.mark.parametrize("folder, forbidden", [
     ("models", {"argparse", "training", "gesture_app", "cli_common", "PySide6"}),
     ("cli_common", {"models", "training", "gesture_app", "PySide6", "tensorflow", "keras"}),
+    ("training", {"gesture_app", "PySide6"}),  # training runs without the app or Qt (evaluate --locate too)
 ])
 def test_shared_layers_import_only_below_themselves(folder, forbidden):
     files = _imported_roots(REPO / folder)

@@ -9,8 +9,8 @@ import pytest
 from app_helpers import FakeClassifier, GeneratedSource, make_frame_bgr, write_video
 from gesture_app.core.headless import csv_header, run_app_headless
 from gesture_app.core.overlay import OverlayStats, class_colour_bgr, confidence_bar_area, draw_overlay, label_area
-from gesture_app.core.pipeline import NEEDS_BACKGROUND, NO_HAND, NO_MODEL, GesturePipeline
-from gesture_app.core.prediction import make_prediction, unclassified
+from gesture_app.core.pipeline import NEEDS_BACKGROUND, NO_MODEL, GesturePipeline
+from gesture_app.core.prediction import NO_HAND_IN_BOX, make_prediction, unclassified
 from gesture_app.core.roi import DEFAULT_ROI, RegionOfInterest
 from gesture_app.core.smoothing import Smoother
 from gesture_app.core.sources import VideoSource, open_source
@@ -50,25 +50,19 @@ def test_smoother_averages_recent_frames_and_can_be_off():
         Smoother(0)
 
 
-def test_pipeline_crops_the_roi_and_times_each_stage():
-    seen = []
-
-    class Recording(FakeClassifier):
-        def preprocess(self, crop_bgr):
-            seen.append(crop_bgr.shape)
-            return crop_bgr
-
-    pipeline = GesturePipeline(Recording(CONFIDENT_STOP), roi=RegionOfInterest(0.5, 0.5, 0.5), smoothing=1)
+def test_pipeline_without_hand_finding_crops_the_roi_and_times_each_stage():
+    classifier = FakeClassifier(CONFIDENT_STOP)
+    pipeline = GesturePipeline(classifier, roi=RegionOfInterest(0.5, 0.5, 0.5), smoothing=1, locate=None)
     prediction = pipeline.process(make_frame_bgr(1, (320, 240)), frame_index=7)
-    assert seen == [(120, 120, 3)]  # half the shorter side, square
-    assert prediction.label == "stop" and prediction.frame_index == 7
-    assert set(prediction.timings_ms) == {"preprocess", "inference", "postprocess"}
+    assert classifier.given == [((120, 120, 3), None)]  # half the shorter side, square; no hand looked for
+    assert prediction.label == "stop" and prediction.frame_index == 7 and prediction.hands == ()
+    assert set(prediction.timings_ms) == {"classify", "postprocess"}
     assert prediction.latency_ms >= 0
 
 
 def test_pipeline_threshold_and_smoothing_are_live_settings():
     classifier = FakeClassifier([CONFIDENT_STOP, HESITANT_OK, HESITANT_OK, HESITANT_OK])
-    pipeline = GesturePipeline(classifier, smoothing=1, threshold=0.6)
+    pipeline = GesturePipeline(classifier, smoothing=1, threshold=0.6, locate=None)
     frame = make_frame_bgr(0, (320, 240))
     assert pipeline.process(frame).label == "stop"
     assert pipeline.process(frame).label == NO_GESTURE  # unsmoothed: the hesitant frame shows through
@@ -77,7 +71,7 @@ def test_pipeline_threshold_and_smoothing_are_live_settings():
     with pytest.raises(ValueError):
         pipeline.threshold = 1.5
 
-    smoothed = GesturePipeline(FakeClassifier([CONFIDENT_STOP, HESITANT_OK]), smoothing=4, threshold=0.5)
+    smoothed = GesturePipeline(FakeClassifier([CONFIDENT_STOP, HESITANT_OK]), smoothing=4, threshold=0.5, locate=None)
     assert smoothed.process(frame).label == "stop"
     # mean of one confident stop and one hesitant ok keeps stop on top
     second = smoothed.process(frame)
@@ -96,7 +90,7 @@ def test_silhouette_model_needs_a_background_then_a_hand():
     background = rng.integers(90, 110, (240, 320, 3)).astype(np.uint8)
     assert pipeline.process(background).note == NEEDS_BACKGROUND
     pipeline.request_background()
-    assert pipeline.process(background).note == NO_HAND
+    assert pipeline.process(background).note == NO_HAND_IN_BOX
     hand = background.copy()
     cv2.rectangle(hand, (130, 60), (190, 200), (60, 140, 220), -1)
     prediction = pipeline.process(hand)
@@ -143,7 +137,8 @@ def test_headless_on_a_generated_video_with_the_tiny_bundle(tmp_path, tiny_bundl
     from gesture_app.core.classifier import BundleClassifier
 
     video = write_video(tmp_path / "clip.avi", frames=9, fps=9, size=(160, 120))
-    pipeline = GesturePipeline(BundleClassifier.load(tiny_bundle), threshold=0.0, smoothing=1)
+    # Generated frames hold no hand: classify the box whatever is in it.
+    pipeline = GesturePipeline(BundleClassifier.load(tiny_bundle), threshold=0.0, smoothing=1, locate=None)
     out_csv, out_video = tmp_path / "out" / "frames.csv", tmp_path / "out" / "annotated.avi"
     with open_source(video) as source:
         summary = run_app_headless(source, pipeline, out_csv, out_video)
@@ -165,7 +160,7 @@ def test_headless_on_a_generated_video_with_the_tiny_bundle(tmp_path, tiny_bundl
 
 def test_headless_stops_with_a_message_when_the_source_breaks(tmp_path):
     source = GeneratedSource(frames=20, fail_at=5, error=OSError)
-    summary = run_app_headless(source, GesturePipeline(FakeClassifier(CONFIDENT_STOP)), tmp_path / "f.csv", max_frames=50)
+    summary = run_app_headless(source, GesturePipeline(FakeClassifier(CONFIDENT_STOP), locate=None), tmp_path / "f.csv", max_frames=50)
     assert summary.frames == 5 and "broke" in summary.error and "stopped early" in summary.line()
     assert summary.label_counts == {"stop": 5}
 

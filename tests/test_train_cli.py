@@ -96,3 +96,39 @@ def test_bad_class_list_is_refused_with_the_capture_rules(capsys):
     with pytest.raises(SystemExit):
         cli.main(["--data", "d", "--out", "o", "--classes", "cool,train"])
     assert "reserved" in capsys.readouterr().err
+
+
+def test_evaluate_locate_scores_full_frames_as_the_app_sees_them(tmp_path, capsys):
+    """A tiny folder of whole frames: the hand is found, cropped and classified; a frame with no hand is its own outcome."""
+    import json
+    import shutil
+
+    import numpy as np
+    from hands_helpers import HANDS_DATA, read_test_image
+
+    from models import default_bundle_path, load_bundle
+    from models.hands import HandLocaliser, hand_crop_bgr
+    from training.cli import main
+
+    data = tmp_path / "frames"
+    for folder, name in (("stop", "hand_7d846766.jpg"), ("stop", "hand_fa5c360c.jpg"), ("cool", "no_hand_room.jpg")):
+        (data / folder).mkdir(parents=True, exist_ok=True)
+        shutil.copy(HANDS_DATA / name, data / folder / name)
+    out = tmp_path / "scores.json"
+    assert main(["evaluate", "--locate", "--data", str(data), "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    metrics = json.loads(out.read_text())
+    assert metrics["count"] == 3 and metrics["no_hand"] == 1 and metrics["located"] is True
+    assert metrics["no_hand_per_class"] == {"cool": 1, "fist": 0, "ok": 0, "stop": 0, "yo": 0}
+    assert "no hand" in printed and "no hand found in 1 of 3 photos" in printed
+    # The two hands were classified on their padded squares (what the app's classifier sees), not the whole frame.
+    bundle, localiser = load_bundle(default_bundle_path()), HandLocaliser(max_hands=2)
+    expected = []
+    for name in ("hand_7d846766.jpg", "hand_fa5c360c.jpg"):
+        frame = read_test_image(name)
+        hand = localiser.find(frame)[0]
+        expected.append(bundle.classes[int(np.argmax(bundle.predict_bgr(hand_crop_bgr(frame, hand.crop_box_xyxy))))])
+    matrix = np.array(metrics["confusion_matrix"])
+    stop_row = matrix[bundle.classes.index("stop")]
+    assert stop_row.sum() == 2 and all(stop_row[bundle.classes.index(label)] >= expected.count(label) for label in expected)
+    assert metrics["accuracy"] == pytest.approx(expected.count("stop") / 3)

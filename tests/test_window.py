@@ -204,7 +204,8 @@ class BackgroundThenHand(GeneratedSource):
 
 def test_background_key_drives_silhouette_models(qtbot, make_window):
     from gesture_app.core.overlay import inset_area
-    from gesture_app.core.pipeline import NEEDS_BACKGROUND, NO_HAND
+    from gesture_app.core.pipeline import NEEDS_BACKGROUND
+    from gesture_app.core.prediction import NO_HAND_IN_BOX as NO_HAND
 
     class Seeing(FakeClassifier):
         def preprocess(self, crop_bgr):
@@ -305,3 +306,68 @@ def test_source_box_lists_and_switches_sources(qtbot, make_window, tmp_path):
     assert window.source.name == "demo" and window.source_box.currentIndex() == demo_row
     assert not window.open_source_spec(str(tmp_path / "missing.mp4"))
     assert "No such source" in window.banner_text and window.source.name == "demo"  # the old source keeps playing
+
+
+class PhotoSource(GeneratedSource):
+    """A steady hand: one shipped test photo, over and over (a video, not stills)."""
+
+    def __init__(self, name: str, fps: float = 30.0):
+        from hands_helpers import read_test_image
+
+        super().__init__(fps=fps)
+        self.photo = read_test_image(name)
+
+    def read(self):
+        self.frames_read += 1
+        return self.photo.copy()
+
+
+def test_find_hand_toggle_switches_between_the_hand_and_the_box(qtbot, make_window):
+    from gesture_app.core.prediction import NO_HAND_IN_BOX
+
+    window = make_window(PhotoSource("hand_7d846766.jpg"), FakeClassifier(CONFIDENT_STOP), smoothing=1, locate="auto")
+    assert window.locate_action.isChecked() and window.locate_action.shortcut().toString() == "L"
+    qtbot.waitUntil(lambda: window.last_prediction is not None and window.last_prediction.hand is not None, timeout=WAIT_MS)
+    hand_box = window.last_prediction.hand.box_xyxy
+    roi_box = window.pipeline.roi.to_pixels(window.source.photo.shape)
+    assert hand_box != roi_box and window.shown_roi() is None  # the hand's own square, no fixed box drawn
+    window.locate_action.trigger()  # L, as the user would
+    assert window.pipeline.locate == "off" and not window.locate_action.isChecked()
+    # The default box is on the right of this photo, away from the hand: "no hand in the box".
+    qtbot.waitUntil(lambda: window.last_prediction.note == NO_HAND_IN_BOX, timeout=WAIT_MS)
+    _wait_frames(qtbot, window, window.frames_shown + 2)
+    assert window.shown_roi() is window.pipeline.roi
+    x0, y0, x1, y1 = roi_box
+    assert _has_colour(window.last_annotated_bgr[y0:y1, x0:x0 + 4], (160, 160, 160), minimum=20)  # the box, grey: no gesture
+    window.locate_action.trigger()
+    qtbot.waitUntil(lambda: window.last_prediction.hand is not None and window.last_prediction.label == "stop", timeout=WAIT_MS)
+    assert window.pipeline.locate == "auto"
+
+
+def test_landmarks_toggle_draws_the_skeleton_or_not(qtbot, make_window):
+    from gesture_app.core.overlay import JOINT_BGR
+
+    window = make_window(PhotoSource("hand_7d846766.jpg"), FakeClassifier(CONFIDENT_STOP), smoothing=1, locate="auto")
+    qtbot.waitUntil(lambda: window.last_prediction is not None and window.last_prediction.hand is not None, timeout=WAIT_MS)
+    _wait_frames(qtbot, window, window.frames_shown + 2)
+    points = np.round(window.last_prediction.hand.landmarks_px[:, :2]).astype(int)
+
+    def joints_drawn() -> int:
+        image = window.last_annotated_bgr
+        return sum(np.abs(image[y, x].astype(int) - JOINT_BGR).sum() < 40 for x, y in points)
+
+    assert window.landmarks_action.isChecked() and joints_drawn() >= 15
+    window.landmarks_action.trigger()  # K
+    assert not window.show_landmarks
+    _wait_frames(qtbot, window, window.frames_shown + 2)
+    assert joints_drawn() == 0
+    window.landmarks_action.trigger()
+    _wait_frames(qtbot, window, window.frames_shown + 2)
+    assert joints_drawn() >= 15
+
+
+def test_mirror_tells_the_pipeline_which_hand_is_which(make_window):
+    window = make_window(GeneratedSource(fps=30), FakeClassifier(CONFIDENT_STOP))
+    assert not window.pipeline.mirrored
+    window.mirror_action.trigger()
+    assert window.pipeline.mirrored and window.capture_worker.control.mirror

@@ -56,6 +56,7 @@ EXAMPLES = """examples:
   gesture-train --config models/default/train.toml          # retrain the bundled default model
   gesture-train --data DATA --out runs --runs compact --weights none --extra-augmentation none
   gesture-train evaluate --model runs/model4_ft/bundle --data other_hands/ --json scores.json
+  gesture-train evaluate --locate --data full_frames/      whole camera frames: find the hand first, as the app does
   gesture-train export --model runs/model4_ft/bundle --int8  # fast CPU inference in gesture-app
   gesture-train explain --model runs/model4_ft/bundle --image hand.jpg --out why/ --method occlusion
   gesture-train robustness --model runs/compact/bundle --data DATA --split test --seed 0
@@ -202,6 +203,10 @@ def _add_evaluate(commands) -> None:
                    "trained on, else all), all, or one split of the documented seeded split")
     p.add_argument("--seed", type=int, help="the seed of the split on a per-class folder (default: the one recorded "
                    "in the bundle when DATA is its training folder, else 0)")
+    p.add_argument("--locate", action="store_true",
+                   help="the images are full camera frames: find the hand, classify its padded square as gesture-app "
+                   "does (the most confident of up to --max-hands hands); a photo with no hand found is its own outcome")
+    p.add_argument("--max-hands", type=positive_int, default=2, help="with --locate, hands looked for per photo (default 2, as gesture-app)")
     p.add_argument("--json", type=Path, help="also write the metrics as JSON here (\"scored\" says which images)")
     _add_verbosity(p)
     p.set_defaults(run=_run_evaluate, output_flag="--json")
@@ -535,11 +540,18 @@ def _run_evaluate(args) -> int:
         return 2
     try:
         bundle = load_bundle(model_path)
-        metrics = evaluate_bundle(bundle, args.data, split=args.split, seed=args.seed)
+        if args.locate:
+            from .evaluate import choose_split
+            from .evaluate_located import evaluate_located, format_located
+
+            split, seed, _ = choose_split(bundle, args.data, args.split, args.seed)
+            metrics = evaluate_located(bundle, args.data, split=split, seed=seed, max_hands=args.max_hands)
+        else:
+            metrics = evaluate_bundle(bundle, args.data, split=args.split, seed=args.seed)
     except (BundleError, DatasetError) as exc:
         log.error("error: %s", exc)
         return 2
-    print(format_metrics(metrics))
+    print(format_located(metrics) if args.locate else format_metrics(metrics))
     if args.json:
         _write_json(args.json, metrics)
     return 0

@@ -287,6 +287,19 @@ def load_labelled_folder(
     not know is an error. split: "all", one of SPLITS, or "auto" (the test split
     of a pre-split folder, everything in a per-class one).
     """
+    items, report = list_labelled_folder(root, classes, split, seed)
+    images = _decode_all([p for p, _ in items], preprocessing, report)
+    items = [(p, label) for p, label in items if p in images]
+    if not items:
+        raise DatasetError(f"{root} holds no readable images in its class folders.")
+    report.log_summary()
+    return _make_split(items, images, preprocessing.input_size), tuple(classes), report
+
+
+def list_labelled_folder(
+    root: str | Path, classes: tuple[str, ...], split: str = "auto", seed: int = 0
+) -> tuple[list[tuple[Path, int]], ScanReport]:
+    """The (image path, class index) pairs `load_labelled_folder` reads, not decoded (for full-size work)."""
     root = Path(root)
     if not root.is_dir():
         raise DatasetError(f"Folder {root} does not exist. Pass --data with a folder holding one sub-folder per class.")
@@ -313,12 +326,9 @@ def load_labelled_folder(
             if split_dirs is None and split in SPLITS:
                 paths = split_files(paths, name, seed)[split]
             items += [(p, classes.index(name)) for p in paths]
-    images = _decode_all([p for p, _ in items], preprocessing, report)
-    items = [(p, label) for p, label in items if p in images]
     if not items:
-        raise DatasetError(f"{root} holds no readable images in its class folders.")
-    report.log_summary()
-    return _make_split(items, images, preprocessing.input_size), tuple(classes), report
+        raise DatasetError(f"{root} holds no images in its class folders.")
+    return items, report
 
 
 def folder_layout(root: str | Path) -> str:

@@ -1,8 +1,9 @@
 """The classifier the pipeline calls (no Qt here; the device choice is `models.device`).
 
-A classifier is anything with `classes`, `input_style`, `name`,
-`preprocess(crop_bgr) -> model_input` and `infer(model_input) -> (C,) probs`;
-`BundleClassifier` is the real one, tests use fakes without TensorFlow.
+A classifier is anything with `classes`, `input_style`, `name` and one per-hand call,
+`classify(crop_bgr, hand) -> models.bundle.HeadProbs` (the CNN's probabilities on the crop, the
+landmark head's on the hand's landmarks, and `models.fusion.fuse` of the two).
+`BundleClassifier` is the real one; tests use fakes without TensorFlow.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ from pathlib import Path
 import numpy as np
 
 from models import Bundle, BundleError, load_bundle
+from models.bundle import HeadProbs
 
 
 class BundleClassifier:
-    """A loaded model bundle: the bundle's own preprocessing, then its model."""
+    """A loaded model bundle: a CNN, a landmark head or both, fused as the bundle says."""
 
     def __init__(self, bundle: Bundle):
         self.bundle = bundle
@@ -26,9 +28,13 @@ class BundleClassifier:
         self.name = f"{bundle.path.name} ({run})" if run and run != bundle.path.name else bundle.path.name
 
     @property
+    def heads(self) -> tuple[str, ...]:
+        return self.bundle.heads
+
+    @property
     def runtime(self) -> str:
-        """'keras' or 'tflite' (see models.runtime)."""
-        return self.bundle.runtime
+        """'keras' or 'tflite' (see models.runtime); 'numpy' for a landmark head alone."""
+        return self.bundle.runtime if self.bundle.has_cnn else "numpy"
 
     @classmethod
     def load(cls, path: str | Path, *, device: str = "auto", runtime: str = "auto") -> "BundleClassifier":
@@ -37,19 +43,18 @@ class BundleClassifier:
         runtime "auto" runs the bundle's int8 TFLite export on a CPU when it has one, Keras otherwise.
         """
         bundle = load_bundle(path)
-        try:
-            bundle.use_runtime(runtime, device)
-        except ValueError as exc:  # an unknown runtime name (BundleError, a ValueError too, passes through)
-            if isinstance(exc, BundleError):
-                raise
-            raise BundleError(str(exc)) from exc
         classifier = cls(bundle)
-        # The first call traces the tf.function (hundreds of ms); do it before frames wait on it.
-        classifier.infer(np.zeros((classifier.bundle.input_size,) * 2 + (3,), np.float32))
+        if bundle.has_cnn:
+            try:
+                bundle.use_runtime(runtime, device)
+            except ValueError as exc:  # an unknown runtime name (BundleError, a ValueError too, passes through)
+                if isinstance(exc, BundleError):
+                    raise
+                raise BundleError(str(exc)) from exc
+            # The first call traces the tf.function (hundreds of ms); do it before frames wait on it.
+            bundle.predict_bgr(np.zeros((bundle.input_size,) * 2 + (3,), np.uint8))
         return classifier
 
-    def preprocess(self, crop_bgr: np.ndarray) -> np.ndarray:
-        return self.bundle.preprocessing(crop_bgr)  # (S, S, 3) float32
-
-    def infer(self, model_input: np.ndarray) -> np.ndarray:
-        return self.bundle.predict_inputs(model_input[None])[0]
+    def classify(self, crop_bgr: np.ndarray | None, hand=None) -> HeadProbs:
+        """One hand: crop_bgr (BGR uint8, any size) for the CNN, `hand` (a models.hands.Hand, or None) for the landmark head."""
+        return self.bundle.predict_hand(crop_bgr if self.bundle.has_cnn else None, hand)

@@ -1,4 +1,4 @@
-"""The app's explain toggle (no Qt here): Grad-CAM of the region of interest at a reduced rate.
+"""The app's explain toggle (no Qt here): Grad-CAM of what the classifier saw (the hand's square or the box) at a reduced rate.
 
 The inference worker calls `LiveExplainer.update(pipeline)` after each prediction; at most
 every `interval_s` (and never more than a fifth of the worker's time) it explains what the
@@ -21,8 +21,6 @@ import numpy as np
 
 from models.explain import gradcam_map, heat_colours_bgr
 
-from .roi import RegionOfInterest
-
 logger = logging.getLogger(__name__)
 
 DEFAULT_INTERVAL_S = 0.75
@@ -39,7 +37,7 @@ class LiveHeat:
     heat: np.ndarray  # (S, S) float32 in [0, 1]
     label: str  # the class explained (the model's top class for that frame)
     confidence: float
-    roi: RegionOfInterest  # the box it was computed for
+    box_xyxy: tuple[int, int, int, int]  # the box it was computed for, frame pixels (may reach past the frame)
     computed_at: float  # clock time
     compute_ms: float
     frame_index: int = -1
@@ -66,17 +64,16 @@ class LiveExplainer:
             self._classifier, self.latest, self.message, self._next_due = classifier, None, "", 0.0
         if not self.due():
             return False
-        view_bgr = pipeline.last_model_view_bgr
+        view = pipeline.last_model_view  # the crop and its box, read once: the pair stays consistent
         bundle = getattr(classifier, "bundle", None)
-        if classifier is None or view_bgr is None:
+        if classifier is None or view is None:
             return False
         if bundle is None or getattr(bundle, "model", None) is None:
             self.message = UNAVAILABLE
             return False
-        roi = pipeline.roi
         start = self.clock()
         try:
-            result = gradcam_map(bundle.model, bundle.preprocessing, view_bgr)
+            result = gradcam_map(bundle.model, bundle.preprocessing, view.crop_bgr)
         except Exception as exc:  # a map is a nicety: the predictions go on without it
             logger.warning("explain failed: %s", exc, exc_info=logger.isEnabledFor(logging.DEBUG))
             self.message = f"explain failed: {type(exc).__name__}: {exc}"
@@ -87,7 +84,7 @@ class LiveExplainer:
         self._next_due = done + max(self.interval_s, took * (1 - MAX_BUSY_SHARE) / MAX_BUSY_SHARE)
         classes = tuple(classifier.classes)
         label = classes[result.class_index] if result.class_index < len(classes) else str(result.class_index)
-        self.latest = LiveHeat(result.heat, label, result.confidence, roi, done, took * 1000.0, frame_index)
+        self.latest = LiveHeat(result.heat, label, result.confidence, tuple(view.box_xyxy), done, took * 1000.0, frame_index)
         self.message = ""
         return True
 
@@ -107,16 +104,22 @@ class LiveExplainer:
                 _label(image, self.message, (8, image.shape[0] - 10), STALE_BGR)
             return image
         age = max(0.0, (self.clock() if now is None else now) - latest.computed_at)
-        x0, y0, x1, y1 = latest.roi.to_pixels(image.shape)
+        x0, y0, x1, y1 = latest.box_xyxy
         if x1 - x0 < 2 or y1 - y0 < 2:
             return image
         heat = cv2.resize(latest.heat, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
+        # A hand's square may reach past the frame: blend only the part inside it.
+        fx0, fy0 = max(x0, 0), max(y0, 0)
+        fx1, fy1 = min(x1, image.shape[1]), min(y1, image.shape[0])
+        if fx1 - fx0 < 1 or fy1 - fy0 < 1:
+            return image
+        heat = heat[fy0 - y0 : fy1 - y0, fx0 - x0 : fx1 - x0]
         stale = age > STALE_AFTER_S
         alpha = (0.3 if stale else 0.6) * (0.35 + 0.65 * heat)[..., None]
-        box = image[y0:y1, x0:x1]
-        image[y0:y1, x0:x1] = (box * (1 - alpha) + heat_colours_bgr(heat) * alpha).round().astype(np.uint8)
+        box = image[fy0:fy1, fx0:fx1]
+        image[fy0:fy1, fx0:fx1] = (box * (1 - alpha) + heat_colours_bgr(heat) * alpha).round().astype(np.uint8)
         text = f"heat map for {latest.label} ({100 * latest.confidence:.0f}%), {age:.1f} s old"
-        _label(image, text, (x0 + 4, min(image.shape[0] - 6, y1 + 18)), STALE_BGR if stale else TEXT_BGR)
+        _label(image, text, (fx0 + 4, min(image.shape[0] - 6, fy1 + 18)), STALE_BGR if stale else TEXT_BGR)
         return image
 
 

@@ -3,10 +3,12 @@ recordings and headless videos all show the same thing.
 
     annotated_bgr = draw_overlay(frame_bgr, prediction, roi, OverlayStats(...))
 
-Top left, on a translucent panel: the gesture (or "no gesture") and its
+Top left, on a translucent panel: the gesture (or "no gesture", or "no hand") and its
 confidence as text and a bar, the top three classes with their probabilities,
-display FPS, inference FPS and latency, the device and the model. The region
-of interest is outlined in the gesture's colour.
+display FPS, inference FPS and latency, the device and the model. Each hand found is
+boxed in its gesture's colour (the hand driving the label more boldly) with its label,
+confidence and which hand it is, and its 21 landmarks are drawn as a skeleton; the user's
+box (when the app classifies it) is outlined in the gesture's colour.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import numpy as np
 
 from models.classes import NO_GESTURE
 
-from .prediction import Prediction, confidence_percent
+from .prediction import NO_HAND, HandPrediction, Prediction, confidence_percent
 from .roi import RegionOfInterest
 
 FONT = cv2.FONT_HERSHEY_SIMPLEX
@@ -36,6 +38,13 @@ DIM_TEXT_BGR = (200, 200, 200)
 WARNING_BGR = (60, 220, 255)
 PANEL_BGR = (25, 25, 25)
 PANEL_ALPHA = 0.62
+SKELETON_BGR = (240, 240, 240)
+JOINT_BGR = (40, 40, 230)
+# MediaPipe's hand: the wrist (0) to each finger's tip, and the knuckles joined across the palm.
+HAND_CONNECTIONS = (
+    (0, 1), (1, 2), (2, 3), (3, 4), (0, 5), (5, 6), (6, 7), (7, 8), (5, 9), (9, 10), (10, 11), (11, 12),
+    (9, 13), (13, 14), (14, 15), (15, 16), (13, 17), (17, 18), (18, 19), (19, 20), (0, 17),
+)
 
 
 @dataclass(frozen=True)
@@ -99,16 +108,59 @@ def _format_rate(value: float | None, unit: str) -> str:
     return f"-- {unit}" if value is None else f"{value:.1f} {unit}"
 
 
+def _draw_skeleton(image, landmarks_px, s) -> None:
+    points = [(int(round(x)), int(round(y))) for x, y in np.asarray(landmarks_px)[:, :2]]
+    for a, b in HAND_CONNECTIONS:
+        cv2.line(image, points[a], points[b], SKELETON_BGR, max(1, _px(2, s)), cv2.LINE_AA)
+    for point in points:
+        cv2.circle(image, point, max(2, _px(3, s)), JOINT_BGR, -1, cv2.LINE_AA)
+
+
+def hand_tag(hand: HandPrediction) -> str:
+    """The text beside a hand's box: its gesture, confidence and which hand it is."""
+    title = hand.label.upper() if hand.label != NO_GESTURE else "no gesture"
+    return f"{title} {hand.confidence * 100:.0f}%  {hand.handedness}"
+
+
+def _draw_hand(image, hand: HandPrediction, s, drives: bool, box: bool) -> None:
+    colour = class_colour_bgr(hand.label)
+    x0, y0, x1, y1 = (int(round(v)) for v in hand.box_xyxy)
+    if box:
+        cv2.rectangle(image, (x0, y0), (x1 - 1, y1 - 1), colour, max(2, _px(3 if drives else 2, s)), cv2.LINE_AA)
+    text = hand_tag(hand)
+    size = 0.5
+    (width, height), base = cv2.getTextSize(text, FONT, size * s, max(1, _px(1, s)))
+    # Above the box, or inside its top edge when the box touches the top of the frame.
+    tx = min(max(x0, 0), max(0, image.shape[1] - width - _px(6, s)))
+    ty = y0 - _px(6, s) if y0 - height - _px(10, s) >= 0 else max(y0, 0) + height + _px(6, s)
+    cv2.rectangle(image, (tx, ty - height - _px(4, s)), (tx + width + _px(6, s), ty + base), PANEL_BGR, -1)
+    _text(image, text, (tx + _px(3, s), ty), s, colour if hand.label != NO_GESTURE else DIM_TEXT_BGR, size=size)
+
+
+def _heads_line(prediction: Prediction | None) -> str:
+    """What each head of a two-head bundle says about the driving hand (the label is their fusion)."""
+    hand = prediction.hand if prediction is not None else None
+    if hand is None or hand.landmark_probs is None or hand.cnn_probs is None:
+        return ""
+    classes = prediction.classes
+    parts = [f"{name} {classes[int(np.argmax(p))]} {float(np.max(p)) * 100:.0f}%"
+             for name, p in (("cnn", hand.cnn_probs), ("landmarks", hand.landmark_probs))]
+    return "heads: " + ", ".join(parts) + " (fused above)"
+
+
 def draw_overlay(
     frame_bgr: np.ndarray,
     prediction: Prediction | None,
     roi: RegionOfInterest | None = None,
     stats: OverlayStats = OverlayStats(),
     inset_bgr: np.ndarray | None = None,
+    landmarks: bool = True,
 ) -> np.ndarray:
     """A copy of the (H, W, 3) BGR frame with the result drawn on it.
 
+    roi: the user's box, outlined when the app classifies it (None when hands are found anywhere).
     inset_bgr: what the classifier was shown (e.g. the silhouette), drawn small at the bottom left.
+    landmarks: draw each hand's 21 landmarks as a skeleton.
     """
     image = np.ascontiguousarray(frame_bgr).copy()
     s = overlay_scale(image.shape)
@@ -116,6 +168,7 @@ def draw_overlay(
         _draw_inset(image, inset_bgr, s)
     label = prediction.label if prediction is not None else NO_GESTURE
     colour = class_colour_bgr(label)
+    hands = prediction.hands if prediction is not None else ()
 
     if roi is not None:
         x0, y0, x1, y1 = roi.to_pixels(image.shape)
@@ -133,7 +186,12 @@ def draw_overlay(
         lines.append((f"device: {stats.device}", DIM_TEXT_BGR))
     if stats.model:
         lines.append((f"model: {stats.model}", DIM_TEXT_BGR))
+    heads = _heads_line(prediction)
+    if heads:
+        lines.append((heads, DIM_TEXT_BGR))
     note = prediction.note if prediction is not None else ""
+    if note == NO_HAND:
+        note = ""  # the title says it
     for message in (stats.message, note if note not in stats.message else ""):
         if message:
             lines.append((message, WARNING_BGR))
@@ -149,7 +207,8 @@ def draw_overlay(
     cv2.addWeighted(panel, 1.0 - PANEL_ALPHA, np.full_like(panel, PANEL_BGR), PANEL_ALPHA, 0, dst=panel)
 
     x0, y0, x1, y1 = label_area(image.shape)
-    title = label.upper() if label != NO_GESTURE else "no gesture"
+    no_hand = prediction is not None and prediction.no_hand
+    title = label.upper() if label != NO_GESTURE else ("no hand" if no_hand else "no gesture")
     _text(image, title, (x0, y1 - _px(6, s)), s, colour if label != NO_GESTURE else DIM_TEXT_BGR, size=1.15, thickness=2)
 
     bx0, by0, bx1, by1 = confidence_bar_area(image.shape)
@@ -172,4 +231,10 @@ def draw_overlay(
     for text, text_colour in lines:
         _text(image, text, (x0, y), s, text_colour, size=0.45)
         y += line_height
+    # The hands last, over the panel: a hand raised at the top left is what the user is looking at.
+    for index, hand in enumerate(hands):
+        if landmarks:
+            _draw_skeleton(image, hand.landmarks_px, s)
+        # With the user's box drawn, the hand's own box would be a second square: the tag is enough.
+        _draw_hand(image, hand, s, drives=index == 0, box=roi is None)
     return image

@@ -49,6 +49,7 @@ class FrameSource:
     name: str = "source"
     fps: float = DEFAULT_FPS
     live: bool = False  # True for cameras: frames come at their own pace, never ahead of time
+    stills: bool = False  # True for a folder: its frames are unrelated photos, not a video
 
     def read(self) -> np.ndarray | None:
         """The next (H, W, 3) BGR uint8 frame, or None when the source has ended."""
@@ -199,6 +200,8 @@ class VideoSource(FrameSource):
 
 class FolderSource(FrameSource):
     """The images in a folder (and its subfolders), in name order; unreadable files are skipped and counted."""
+
+    stills = True
 
     def __init__(self, path: Path, *, loop: bool = False, fps: float | None = None):
         self.path = Path(path)

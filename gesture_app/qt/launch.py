@@ -24,6 +24,7 @@ def run_app_window(args, source: FrameSource, *, banner: str = "", model_path: P
     window = MainWindow(
         source, model_path=model_path, device=args.device, runtime=args.runtime, threshold=args.threshold, smoothing=args.smoothing,
         mirror=args.mirror, loop=args.loop, banner=banner, save_dir=args.save_dir, actions=actions,
+        locate=args.locate, max_hands=args.max_hands, landmarks=args.landmarks,
     )
 
     previous_hook = sys.excepthook
@@ -69,7 +70,8 @@ def _quit_after_frames(window, frames: int, screenshot: Path | None, result: dic
             return False
         if window.pipeline.classifier is None:
             return True
-        return window.last_prediction is not None and window.last_prediction.classified
+        prediction = window.last_prediction
+        return prediction is not None and (prediction.classified or prediction.no_hand)
 
     def finish(reason: str = "") -> None:
         if counted["done"]:

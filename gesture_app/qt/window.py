@@ -33,6 +33,7 @@ from ..actions import ActionEngine, load_action_map
 from .actions_bar import ActionsBar
 from ..core.frame_slot import FrameSlot
 from ..core.overlay import OverlayStats, draw_overlay
+from ..core.locate import DEFAULT_LOCATE, DEFAULT_MAX_HANDS
 from ..core.pipeline import DEFAULT_SMOOTHING, NO_MODEL, GesturePipeline
 from ..core.prediction import DEFAULT_THRESHOLD, Prediction
 from .env import use_pyside_plugins
@@ -80,6 +81,9 @@ class MainWindow(QMainWindow):
         banner: str = "",
         save_dir=None,
         actions: ActionEngine | None = None,
+        locate: str | None = DEFAULT_LOCATE,
+        max_hands: int = DEFAULT_MAX_HANDS,
+        landmarks: bool = True,
         parent=None,
     ):
         super().__init__(parent)
@@ -87,7 +91,9 @@ class MainWindow(QMainWindow):
         self.loop = loop
         self.save_dir = Path(save_dir) if save_dir is not None else Path.cwd()
         self.slot = FrameSlot()
-        self.pipeline = GesturePipeline(classifier, roi=roi, threshold=threshold, smoothing=smoothing)
+        self.pipeline = GesturePipeline(classifier, roi=roi, threshold=threshold, smoothing=smoothing, locate=locate,
+                                        max_hands=max_hands, mirrored=mirror)
+        self.show_landmarks = bool(landmarks)
         self.source: FrameSource | None = None
         self.capture_worker: CaptureWorker | None = None
         self.mirror = mirror
@@ -166,8 +172,16 @@ class MainWindow(QMainWindow):
         self.record_action = self._action(toolbar, "Record", "Ctrl+R", self.set_recording, checkable=True)
 
     def _build_settings_bar(self) -> None:
-        """Background (silhouette models), Explain, Threshold, Smoothing."""
+        """Find hand, Landmarks, Background (silhouette models), Explain, Threshold, Smoothing."""
         toolbar = self._toolbar("Settings")
+        self.locate_action = self._action(toolbar, "Find hand", "L", self.set_locate, checkable=True,
+                                          checked=self.pipeline.locate == "auto")
+        self.locate_action.setToolTip("On: find the hands anywhere in the picture and classify each one (L). "
+                                      "Off: classify the box; drag it to move it, scroll to resize it")
+        self.landmarks_action = self._action(toolbar, "Landmarks", "K", self.set_landmarks, checkable=True,
+                                             checked=self.show_landmarks)
+        self.landmarks_action.setToolTip("Draw the 21 points the hand model found on each hand (K)")
+        toolbar.addSeparator()
         self.background_action = self._action(toolbar, "Background", "B", self.pipeline.request_background)
         self.background_action.setToolTip("Silhouette models: with no hand in the box, take it as the background (B); R resets")
         self.reset_background_action = self._action(None, "Reset background", "R", self.pipeline.reset_background)
@@ -176,6 +190,7 @@ class MainWindow(QMainWindow):
         silhouette = classifier_style(self.pipeline.classifier) == "silhouette"
         self.background_action.setEnabled(silhouette)
         self.reset_background_action.setEnabled(silhouette)
+        self.locate_action.setEnabled(not silhouette)  # a silhouette is cut from the box, never from a found hand
         toolbar.addSeparator()
 
         self.threshold_box = QDoubleSpinBox(self)
@@ -242,7 +257,8 @@ class MainWindow(QMainWindow):
         """Show this source from now on (the previous one is stopped and closed)."""
         self._stop_capture()
         self.source = source
-        self.pipeline.reset_history()
+        # A folder's photos are unrelated: each is looked at afresh (no tracking, no smoothing across them).
+        self.pipeline.reset_history(stills=source.stills)
         self._display_rate.reset()
         self.capture_worker = CaptureWorker(source, self.slot, mirror=self.mirror, paused=self.paused, parent=self)
         self.capture_worker.source_failed.connect(self.show_banner)
@@ -329,6 +345,7 @@ class MainWindow(QMainWindow):
         silhouette = classifier_style(self.pipeline.classifier) == "silhouette"
         self.background_action.setEnabled(silhouette)
         self.reset_background_action.setEnabled(silhouette)
+        self.locate_action.setEnabled(not silhouette)
         if silhouette:
             self.show_banner("Silhouette model: clear the box and press B to capture the background; R resets it.")
         self._update_status()
@@ -360,8 +377,20 @@ class MainWindow(QMainWindow):
 
     def set_mirror(self, on: bool) -> None:
         self.mirror = bool(on)
+        self.pipeline.mirrored = self.mirror  # which hand is which depends on it
         if self.capture_worker is not None:
             self.capture_worker.control.mirror = self.mirror
+
+    def set_locate(self, on: bool) -> None:
+        """Find the hands anywhere (on) or classify the user's box (off)."""
+        self.pipeline.locate = "auto" if on else "off"
+        self._sync_action(self.locate_action, bool(on))
+        self.statusBar().showMessage("Finding the hand anywhere in the picture" if on else
+                                     "Classifying the box: drag it to move it, scroll to resize it", 4000)
+
+    def set_landmarks(self, on: bool) -> None:
+        self.show_landmarks = bool(on)
+        self._sync_action(self.landmarks_action, self.show_landmarks)
 
     def set_explain(self, on: bool) -> None:
         self.inference_worker.explainer.set_enabled(on)
@@ -446,7 +475,7 @@ class MainWindow(QMainWindow):
     # ---- the live loop ------------------------------------------------------------------------
     def _on_prediction_ready(self, prediction: Prediction) -> None:
         self.last_prediction = prediction
-        if prediction.classified:
+        if prediction.classified or prediction.no_hand:
             self._inference_rate.tick()
         self.prediction_received.emit(prediction)
 
@@ -461,7 +490,8 @@ class MainWindow(QMainWindow):
         inset_bgr = self.pipeline.last_model_view_bgr if classifier_style(self.pipeline.classifier) == "silhouette" else None
         # The explain heat map goes under the overlay, in the box it was computed for, with its age.
         shown_bgr = self.inference_worker.explainer.draw(frame_bgr)
-        self.last_annotated_bgr = draw_overlay(shown_bgr, self.last_prediction, self.pipeline.roi, self.overlay_stats(), inset_bgr)
+        self.last_annotated_bgr = draw_overlay(shown_bgr, self.last_prediction, self.shown_roi(), self.overlay_stats(), inset_bgr,
+                                               landmarks=self.show_landmarks)
         if self._recorder is not None:
             self._recorder.write(self.last_annotated_bgr)
         self.video_view.set_image(bgr_to_qimage(self.last_annotated_bgr))
@@ -470,9 +500,15 @@ class MainWindow(QMainWindow):
             self._update_status()
         self.frame_shown.emit(index)
 
+    def shown_roi(self) -> RegionOfInterest | None:
+        """The user's box when it is what gets classified; None when the hands are found anywhere."""
+        silhouette = classifier_style(self.pipeline.classifier) == "silhouette"
+        return None if self.pipeline.locate == "auto" and not silhouette else self.pipeline.roi
+
     def overlay_stats(self) -> OverlayStats:
         prediction = self.last_prediction
-        classified = prediction is not None and prediction.classified
+        # A frame with no hand was processed too (the hands were looked for): its rate and latency count.
+        classified = prediction is not None and (prediction.classified or prediction.no_hand)
         message = ""
         if self.inference_worker.loading:
             message = "loading model…"

@@ -133,16 +133,19 @@ class HandLocaliser:
         hands = self._landmarks_in(frame_bgr, self._palm_regions(frame_bgr), tracked=False)
         return self._finish(hands)
 
-    def track(self, frame_bgr: np.ndarray) -> list[Hand]:
+    def track(self, frame_bgr: np.ndarray, look_for_new: bool = True) -> list[Hand]:
         """Hands in the next frame of a video, following the hands of the previous call.
 
         Palm detection runs only while fewer than max_hands are followed (so with max_hands=1 a
         steady hand never needs it); a followed hand whose presence drops is looked for again by
         palm detection on the same frame, not the next one. `reset()` before a new video.
+        look_for_new=False skips palm detection while at least one hand is still followed (with
+        max_hands=2 and one hand in view, palm detection would otherwise run on every frame and
+        cost twice the landmark pass); the app asks for new hands every few frames only.
         """
         self._start(frame_bgr)
         hands = self._landmarks_in(frame_bgr, self._tracked, tracked=True)
-        if len(hands) < self.max_hands:
+        if len(hands) < self.max_hands and (look_for_new or not hands):
             followed = [h.region for h in hands]
             fresh = [r for r in self._palm_regions(frame_bgr)
                      if all(iou_xyxy(_upright_box(r), _upright_box(f)) <= SAME_HAND_IOU for f in followed)]
