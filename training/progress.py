@@ -164,8 +164,7 @@ class _LastLine(logging.Handler):
 class ProgressFile:
     """This process's newest progress as JSON at `path` (models/progress_file.py), for another program to poll.
 
-    Shows the outermost `Progress` still under way: the whole training schedule rather than one epoch
-    of it. Start with `report_progress_to(path)`; `finish(exit_code)` writes the final state.
+    Shows the outermost `Progress` under way: the whole training schedule rather than one epoch of it. Start with `report_progress_to(path)`; `finish(exit_code)` writes the final state.
     """
 
     def __init__(self, path: str | Path):
@@ -205,10 +204,11 @@ class ProgressFile:
         self.write(force=True)
 
     def _current(self) -> Progress | None:
-        for progress in self.active:  # opened first = outermost
-            if not progress.closed and progress.done < progress.total:
-                return progress
-        return None
+        """The outermost work that has begun counting (the schedule, not its epoch), else the newest
+        (the images read or the hands found before the schedule's first step)."""
+        under_way = [p for p in self.active if not p.closed and p.done < p.total]  # opened first = outermost
+        counting = [p for p in under_way if p.done > 0]
+        return counting[0] if counting else (under_way[-1] if under_way else None)
 
     def state(self, state: str = RUNNING, exit_code: int | None = None) -> ProgressState:
         current = self._current() if state == RUNNING else None
