@@ -99,8 +99,12 @@ def _quit_after_frames(window, frames: int, screenshot: Path | None, result: dic
     QTimer.singleShot(int(timeout_s * 1000), lambda: finish(f"gave up waiting for {frames} frames after {timeout_s:g} s"))
 
 
-def run_capture_window(args, writer: DatasetWriter, classes: list[str], source: FrameSource, extractor=None) -> int:
-    """gesture-capture's window until it closes; with --screenshot, a PNG of it after some frames."""
+def run_capture_window(args, writer: DatasetWriter, classes: list[str], source: FrameSource, extractor=None,
+                       on_started=None) -> int:
+    """gesture-capture's window until it closes; with --screenshot, a PNG of it after some frames.
+
+    on_started(window): called once the window shows (docs/make_train_screenshots.py drives it from there).
+    """
     app = QApplication.instance() or QApplication(sys.argv[:1])
     window = CaptureWindow(
         source, writer, classes=classes, roi=args.roi, input_style=args.input_style, extractor=extractor,
@@ -111,6 +115,8 @@ def run_capture_window(args, writer: DatasetWriter, classes: list[str], source: 
         return window.save_screenshot(args.screenshot)
     window.start()
     window.show()
+    if on_started is not None:
+        on_started(window)
     previous_hook = sys.excepthook
     sys.excepthook = _report_unexpected
     # Ctrl+C in the terminal closes the window like the close button (the display timer lets Python see it).
