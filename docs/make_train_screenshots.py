@@ -147,7 +147,7 @@ def main() -> int:
         frames = Path(tempfile.mkdtemp(prefix="taught-frames-"))
         write_demo_frames(frames, CLASSES)
         subprocess.run([sys.executable, "-m", "gesture_app.cli", "--model", str(exported), "--source", str(frames),
-                        "--loop", "--screenshot", str(options.out / "train-4-app.png"), "--quit-after-frames", "20"],
+                        "--loop", "--screenshot", str(options.out / "train-4-app.png"), "--quit-after-frames", "40"],
                        check=False)
         open_model_dialog(options.out / "train-5-open-model.png")
     return 0
@@ -162,7 +162,11 @@ def write_demo_frames(folder: Path, classes) -> None:
 
     taught = [(name, path) for name, path in demo_photos() if name in classes]
     for index, (name, path) in enumerate(taught):
-        cv2.imwrite(str(folder / f"{index:03d}-{name}.png"), compose_demo_frame(read_image_bgr(path)))
+        frame_bgr = compose_demo_frame(read_image_bgr(path))
+        # Each photo held for a second, as the demo holds it: the overlay is drawn with the newest
+        # prediction, which belongs to a frame or two earlier.
+        for copy in range(15):
+            cv2.imwrite(str(folder / f"{index:03d}-{copy:02d}-{name}.jpg"), frame_bgr)
 
 
 def open_model_dialog(path: Path) -> None:

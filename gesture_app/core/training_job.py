@@ -190,16 +190,14 @@ class JobStatus:
             return f"{where}: starting (loading TensorFlow)…"
         if progress.total:
             stage = "training" if progress.stage == "schedule" else progress.stage
-            text = f"{where}: {stage} {progress.done:,}/{progress.total:,} {progress.unit}s"
-            if progress.seconds_left is not None:
-                text += f", {_duration(progress.seconds_left)} left"
-            return text
+            return f"{where}: {stage} {progress.done:,}/{progress.total:,} {progress.unit}s"  # the bar shows the time left
         return f"{where}: {progress.message}" if progress.message else f"{where}…"
 
 
-def _duration(seconds: float) -> str:
+def format_left(seconds: float) -> str:
+    """'12 s left', '3 min 05 s left'."""
     seconds = max(0, int(round(seconds)))
-    return f"{seconds} s" if seconds < 60 else f"{seconds // 60} min {seconds % 60:02d} s"
+    return (f"{seconds} s" if seconds < 60 else f"{seconds // 60} min {seconds % 60:02d} s") + " left"
 
 
 class TrainingJob:

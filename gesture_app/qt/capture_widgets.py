@@ -102,8 +102,9 @@ class ClassTable(QWidget):
         row.split.setText(f"{parts['train']}·{parts['val']}·{parts['test']}")
         done = count >= self.target
         first_done = first is not None and count >= first
-        row.progress.setStyleSheet("QProgressBar::chunk { background: #3a9d3a; }" if done else
-                                   "QProgressBar::chunk { background: #8cc48c; }" if first_done else "")
+        chunk = "#3a9d3a" if done else "#8cc48c" if first_done else None
+        row.progress.setStyleSheet(f"QProgressBar {{ text-align: center; }} QProgressBar::chunk {{ background: {chunk}; }}"
+                                   if chunk else "")
 
     def show_accuracy(self, name: str, correct: int | None, count: int | None) -> None:
         """A class's accuracy on the last training's held-out test images; None clears it (a class not trained)."""

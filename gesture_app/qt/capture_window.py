@@ -11,7 +11,10 @@ InferenceWorker, beside recording.
 
 from __future__ import annotations
 
+import importlib
 import logging
+import sys
+import threading
 import time
 from pathlib import Path
 
@@ -67,6 +70,13 @@ logger = logging.getLogger(__name__)
 
 RECORD_LABEL = "● Record (hold Space)"
 RECORDING_LABEL = "■ Recording… (release to stop)"
+
+
+def _warm_up_keras() -> None:
+    """Import Keras on a background thread while gesture-train works, so that Try it opens the new bundle
+    at once instead of spending seconds on the import then (the app loads bundles through Keras)."""
+    if "keras" not in sys.modules:
+        threading.Thread(target=importlib.import_module, args=("keras",), name="warm-up keras", daemon=True).start()
 
 
 def _no_focus(*widgets) -> None:
@@ -651,6 +661,7 @@ class CaptureWindow(QMainWindow):
             return False
         self._train_pressed_at = time.monotonic()
         self.train_to_try_s = None
+        _warm_up_keras()
         self.train_panel.command_label.setText("\n".join(step.command_line() for step in steps))
         self.train_panel.set_running(True)
         self.train_panel.show_status(self.training.status())

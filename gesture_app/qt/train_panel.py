@@ -6,7 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGridLayout, QGroupBox, QLabel, QProgressBar, QPushButton, QVBoxLayout
 
-from ..core.training_job import CNN_MIN_PER_CLASS, JobStatus
+from ..core.training_job import CNN_MIN_PER_CLASS, JobStatus, format_left
 
 
 def _no_focus(*widgets) -> None:
@@ -87,18 +87,14 @@ class TrainPanel(QGroupBox):
         if status.finished:
             self.progress.setRange(0, 1000)
             self.progress.setValue(1000 if status.state == "done" else 0)
-            self.progress.setFormat("")
+            self.progress.setFormat({"done": "trained", "cancelled": "cancelled", "failed": "failed"}.get(status.state, ""))
         elif progress is not None and progress.fraction is not None:
             self.progress.setRange(0, 1000)
             self.progress.setValue(int(round(progress.fraction * 1000)))
-            left = f" · {_left(progress.seconds_left)}" if progress.seconds_left is not None else ""
+            left = f" · {format_left(progress.seconds_left)}" if progress.seconds_left is not None else ""
             self.progress.setFormat(f"%p %{left}")
         else:
             self.progress.setRange(0, 0)  # busy: starting, or writing reports
         self.status.setText(status.describe())
         self.status.setStyleSheet("color: #c03030;" if status.state == "failed" else "")
 
-
-def _left(seconds: float) -> str:
-    seconds = max(0, int(round(seconds)))
-    return f"{seconds} s left" if seconds < 60 else f"{seconds // 60} min {seconds % 60:02d} s left"
