@@ -294,6 +294,7 @@ def _add_combine(commands) -> None:
     p.add_argument("--landmarks", required=True, type=Path, metavar="BUNDLE", help="bundle holding the landmark head (RUNS/landmarks/bundle)")
     p.add_argument("--out", required=True, type=Path, metavar="BUNDLE", help="the combined bundle's folder (may be --cnn, updated in place)")
     p.add_argument("--data", type=Path, help="the training data (default: the folder recorded in the CNN bundle)")
+    _add_progress_file(p)
     _add_verbosity(p)
     p.set_defaults(run=_run_combine, output_flag="--out")
 

@@ -32,13 +32,14 @@ from pathlib import Path
 
 from models.atomic_files import atomic_directory
 from models.bundle import BundleError, read_description
-from models.dataset_rules import MIN_IMAGES_PER_CLASS
+from models.dataset_rules import MANIFEST_NAME, MIN_IMAGES_PER_CLASS
 from models.progress_file import DONE, FAILED, INTERRUPTED, RUNNING, ProgressState, read_progress
 
 logger = logging.getLogger(__name__)
 
 RUNS_DIR_NAME = ".runs"
 BUNDLES_DIR_NAME = "bundles"
+SNAPSHOT_DIR_NAME = "snapshot"
 PROGRESS_FILE = "progress.json"
 LOG_FILE = "train.log"
 LANDMARK_RUN = "landmarks"
@@ -117,6 +118,39 @@ def cnn_steps(data: str | Path, classes: list[str], runs: str | Path | None = No
         TrainStep(("combine", "--cnn", str(runs / CNN_RUN / "bundle"), "--landmarks", str(runs / LANDMARK_RUN / "bundle"),
                    "--out", str(runs / COMBINED), "--data", str(data)), "combining the heads", COMBINED, CNN_RUN),
     ]
+
+
+def snapshot_dataset(data: str | Path, classes: list[str], runs: str | Path) -> Path:
+    """The CNN job's own copy of the images recorded so far: RUNS/snapshot/<data's name>/<class>/.
+
+    The job is three commands over minutes to an hour, and the user keeps recording meanwhile; the
+    CNN, the landmark head and their combination must all see the same images (combine checks that
+    their splits match). Files are hard links where the disk allows (no space used), copies elsewhere;
+    the manifest comes along so landmarks recorded with the images are used.
+    """
+    data = Path(data)
+    target = Path(runs) / SNAPSHOT_DIR_NAME / data.name
+    if target.exists():
+        shutil.rmtree(target)
+    for name in classes:
+        (target / name).mkdir(parents=True)
+        for image in sorted((data / name).iterdir()):
+            if image.is_file() and not image.name.startswith("."):
+                try:
+                    os.link(image, target / name / image.name)
+                except OSError:
+                    shutil.copy2(image, target / name / image.name)
+    manifest = data / MANIFEST_NAME
+    if manifest.is_file():
+        shutil.copy2(manifest, target / MANIFEST_NAME)
+    return target
+
+
+def cnn_snapshot(runs: str | Path) -> Path | None:
+    """The snapshot an interrupted CNN job trained on (to resume on the same images), or None."""
+    folder = Path(runs) / SNAPSHOT_DIR_NAME
+    found = [p for p in folder.iterdir() if p.is_dir()] if folder.is_dir() else []
+    return found[0] if len(found) == 1 else None
 
 
 def unfinished_cnn_run(runs: str | Path) -> bool:

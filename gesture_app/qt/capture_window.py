@@ -144,6 +144,7 @@ class CaptureWindow(QMainWindow):
         self.inference_worker: InferenceWorker | None = None
         self.try_slot = FrameSlot()  # what Try it classifies: every frame the preview shows
         self.last_prediction: Prediction | None = None
+        self.last_canvas_bgr: np.ndarray | None = None  # the preview as last drawn
         self._display_rate = RateMeter()
         self._inference_rate = RateMeter()
         self._train_pressed_at: float | None = None
@@ -521,7 +522,7 @@ class CaptureWindow(QMainWindow):
 
     def _show(self, view: CaptureView) -> None:
         canvas_bgr = draw_capture_overlay(view.frame_bgr, self.controller.roi, recording=view.recording, countdown_s=view.countdown_s)
-        canvas_bgr = self._draw_try_it(canvas_bgr)
+        canvas_bgr = self.last_canvas_bgr = self._draw_try_it(canvas_bgr)
         self.preview.set_image(bgr_to_qimage(canvas_bgr))
         if view.image_bgr is not None:
             crop = QPixmap.fromImage(bgr_to_qimage(view.image_bgr))
@@ -636,10 +637,18 @@ class CaptureWindow(QMainWindow):
         return self._start_job(lambda classes: training_job.landmark_steps(self.writer.root, classes, self.runs, self.train_args))
 
     def train_cnn(self) -> bool:
-        """The longer job: the compact CNN (resumed when an earlier one was interrupted), the landmark head, combined."""
-        resume = training_job.unfinished_cnn_run(self.runs)
-        return self._start_job(lambda classes: training_job.cnn_steps(self.writer.root, classes, self.runs, resume=resume,
-                                                                       extra=self.train_args))
+        """The longer job: the compact CNN (resumed when an earlier one was interrupted), the landmark head, combined.
+
+        It trains on a snapshot of the images recorded so far, so recording can go on meanwhile."""
+        snapshot = training_job.cnn_snapshot(self.runs) if training_job.unfinished_cnn_run(self.runs) else None
+
+        def steps(classes):
+            if snapshot is not None:  # the images (and classes) the interrupted run was training on
+                classes = sorted(p.name for p in snapshot.iterdir() if p.is_dir())
+            data = snapshot or training_job.snapshot_dataset(self.writer.root, classes, self.runs)
+            return training_job.cnn_steps(data, classes, self.runs, resume=snapshot is not None, extra=self.train_args)
+
+        return self._start_job(steps)
 
     def _start_job(self, make_steps) -> bool:
         if self.training is not None and self.training.running:
