@@ -113,15 +113,23 @@ def run_headless(args, writer: DatasetWriter) -> int:
             save_full_frame=args.full_frame, source_name=f"{source.name} (mirrored)" if args.mirror else source.name,
         )
         summary = run_capture_headless(source, capturer, class_name, args.count, every=args.every, mirror=args.mirror)
+    total = writer.count(class_name)
+    unreadable = getattr(source, "skipped_count", 0)
+    skipped = f" ({unreadable} unreadable images skipped)" if unreadable else ""
+    if summary.interrupted:
+        print(f"Stopped by Ctrl+C: saved {summary.saved} images of {class_name!r} to {writer.root / class_name}{skipped}; "
+              f"{class_name!r} now has {total}.")
+        return 130
     if summary.source_error:
         logger.error("%s", summary.source_error)
+        if summary.saved:
+            print(f"Saved {summary.saved} images of {class_name!r} before the source failed; {class_name!r} now has {total}.")
         return 1
     if summary.write_error:
         logger.error("%s", summary.write_error)
-        print(f"Saved {summary.saved} images of {class_name!r} before the error; {class_name!r} now has {writer.count(class_name)}.")
+        print(f"Saved {summary.saved} images of {class_name!r} before the error; {class_name!r} now has {total}.")
         return 1
-    total = writer.count(class_name)
-    print(f"Saved {summary.saved} images of {class_name!r} to {writer.root / class_name}; {class_name!r} now has {total} (target {args.target}).")
+    print(f"Saved {summary.saved} images of {class_name!r} to {writer.root / class_name}{skipped}; {class_name!r} now has {total} (target {args.target}).")
     if summary.saved < args.count:
         hint = f" ({summary.skipped} frames had too little hand)" if summary.skipped else ""
         logger.error(

@@ -159,6 +159,8 @@ def run_headless_cli(args) -> int:
                 actions.close()  # whatever happened, no key stays held down
     # The one line a headless run is for; printed, not logged, so it shows without --verbose.
     print(f"gesture-app: {summary.line()}")
+    if summary.interrupted:
+        return 130
     return 1 if summary.error and summary.frames == 0 else 0
 
 

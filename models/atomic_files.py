@@ -13,6 +13,7 @@ original error is what the caller sees.
     with atomic_directory(folder) as staging: ...   # a whole folder at once
     write_new_file(path, data)                    # create-or-fail, fsynced (no rename)
     with exclusive_lock(lock_file): ...           # serialise writers across processes
+    with interrupts_deferred(): ...               # Ctrl+C waits until steps that go together are done
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ import logging
 import os
 import secrets
 import shutil
+import signal
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Iterator
@@ -189,3 +192,39 @@ def exclusive_lock(lock_path: str | Path):
             else:
                 handle.seek(0)
                 msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
+
+
+# -- for writers that commit in steps (gesture-capture: an image, then its manifest row) -----------
+
+
+def remove_quietly(path: str | Path) -> None:
+    """Remove a leftover temporary, never raising: on a read-only or full disk the clean-up fails too,
+    and the error the user sees must stay the one that stopped the write."""
+    _discard(Path(path))
+
+
+@contextmanager
+def interrupts_deferred():
+    """Hold Ctrl+C (SIGINT) back for the `with` block and deliver it when the block ends.
+
+    For steps that must all happen or all be undone, such as an image and its manifest row: a
+    KeyboardInterrupt raised between them would leave one without the other, and undoing the
+    first after the second was written loses data that is already recorded. Python only
+    delivers signals to the main thread, so elsewhere this does nothing; a handler that is not
+    a Python function (SIG_DFL, SIG_IGN) is left alone. Keep the block short: Ctrl+C waits for it.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGINT)
+    if not callable(previous):
+        yield
+        return
+    pending: list = []
+    signal.signal(signal.SIGINT, lambda signum, frame: pending.append(frame))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if pending:
+            previous(signal.SIGINT, pending[0])  # normally raises KeyboardInterrupt, now that the steps are done

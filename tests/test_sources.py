@@ -38,10 +38,11 @@ def test_folder_skips_and_counts_unreadable_images(tmp_path, hand_crops):
     assert source.name.endswith("/")
 
 
-def test_folder_loop_repeats_and_all_unreadable_ends(tmp_path):
+def test_folder_loop_repeats_and_all_unreadable_is_an_error(tmp_path):
     (tmp_path / "bad.png").write_bytes(b"\x89PNG broken")
     source = FolderSource(tmp_path, loop=True)
-    assert source.read() is None  # nothing readable: loop must not spin forever
+    with pytest.raises(SourceError, match="None of the 1 images"):
+        source.read()  # nothing readable: an error, and the loop does not spin forever
     assert source.skipped_count == 1
 
 

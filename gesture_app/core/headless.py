@@ -49,6 +49,7 @@ class HeadlessSummary:
     skipped_images: int = 0
     actions_fired: int = 0
     error: str = ""  # why the run stopped early, if it did
+    interrupted: bool = False  # stopped by Ctrl+C
 
     @property
     def mean_fps(self) -> float:
@@ -65,6 +66,8 @@ class HeadlessSummary:
             text += f"; {self.skipped_images} unreadable image(s) skipped"
         if self.error:
             text += f"; stopped early: {self.error}"
+        if self.interrupted:
+            text += "; stopped by Ctrl+C"
         return text
 
 
@@ -141,6 +144,8 @@ def run_app_headless(
                 summary.frames += 1
                 if max_frames is not None and summary.frames >= max_frames:
                     break
+        except KeyboardInterrupt:
+            summary.interrupted = True  # the rows so far are kept and the summary still printed
         finally:
             frames.close()  # stops a camera's reader thread
             if recorder is not None:

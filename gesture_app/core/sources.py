@@ -199,7 +199,12 @@ class VideoSource(FrameSource):
 
 
 class FolderSource(FrameSource):
-    """The images in a folder (and its subfolders), in name order; unreadable files are skipped and counted."""
+    """The images in a folder (and its subfolders), in name order.
+
+    An image that cannot be read (corrupt, not an image, too big to decode safely) is skipped,
+    logged with its path and counted in `skipped`; a folder where none can be read raises
+    SourceError from `read()` rather than ending as if it had played.
+    """
 
     stills = True
 
@@ -212,7 +217,9 @@ class FolderSource(FrameSource):
         if not self.files:
             raise SourceError(f"No images in folder {self.path}; it should hold .jpg or .png files. Try another folder, a video file, or --source demo.")
         self.skipped: list[Path] = []
+        self._reasons: dict[Path, str] = {}
         self._position = 0
+        self._delivered = 0
 
     @property
     def skipped_count(self) -> int:
@@ -223,18 +230,33 @@ class FolderSource(FrameSource):
         while misses < len(self.files):
             if self._position >= len(self.files):
                 if not self.loop:
-                    return None
+                    break
                 self._position = 0
             file = self.files[self._position]
             self._position += 1
             try:
-                return read_image_bgr(file)
-            except UnreadableImageError as exc:
+                frame_bgr = read_image_bgr(file)
+            except Exception as exc:  # noqa: BLE001 - whatever one file does (a decompression bomb, out of memory), it costs that file only
                 misses += 1
-                if file not in self.skipped:
-                    self.skipped.append(file)
-                    logger.warning("skipped unreadable image (%d so far): %s", len(self.skipped), exc)
-        return None  # every file is unreadable: nothing to loop over
+                self._skip(file, exc)
+                continue
+            self._delivered += 1
+            return frame_bgr
+        if not self._delivered:
+            first = self.skipped[0]
+            raise SourceError(
+                f"None of the {len(self.files)} images in {self.path} could be read (first: {self._reasons[first]}). "
+                "Check that they are pictures (.jpg, .png), or try another folder, a video file, or --source demo."
+            )
+        return None
+
+    def _skip(self, file: Path, exc: Exception) -> None:
+        if file in self._reasons:
+            return
+        reason = str(exc) if isinstance(exc, UnreadableImageError) else f"{file}: cannot read image ({type(exc).__name__}: {exc})"
+        self.skipped.append(file)
+        self._reasons[file] = reason
+        logger.warning("skipped an unreadable image (%d so far): %s", len(self.skipped), reason)
 
 
 def demo_photos() -> list[tuple[str, Path]]:

@@ -18,6 +18,11 @@ def describe_os_error(exc: OSError, path: Path) -> DatasetWriteError:
             f"The disk is full: could not save {path.name} in {folder}. Recording stopped; every image saved "
             "before is intact. Free some space or choose another output folder (--out), then record again."
         )
+    elif exc.errno == errno.EROFS:
+        message = (
+            f"{folder} is on a read-only file system (a read-only mount, a locked SD card?). Recording stopped; "
+            "every image saved before is intact. Choose a folder on a writable disk (--out) or remount it read-write."
+        )
     elif is_permission_error(exc):
         message = (
             f"No permission to write in {folder}. Recording stopped; every image saved before is intact. "

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from models.atomic_files import interrupts_deferred
+
 from ..sources import FrameSource
 from ..stream import FAILED, FRAME, INTERRUPTED, StreamControl, newest_frames
 from .capturer import Capturer
@@ -20,6 +22,7 @@ class CaptureSummary:
     skipped: int = 0          # frames due for a shot with nothing to save (too little hand)
     source_error: str = ""    # the source broke: why
     write_error: str = ""     # saving broke (disk full, ...): why; what was saved before is intact
+    interrupted: bool = False  # stopped by Ctrl+C; `saved` counts every image that was saved
 
 
 def run_capture_headless(source: FrameSource, capturer: Capturer, class_name: str, count: int, *, every: int = 1,
@@ -46,17 +49,21 @@ def run_capture_headless(source: FrameSource, capturer: Capturer, class_name: st
                 continue
             if (summary.frames - 1) % every:
                 continue
-            try:
-                saved = capturer.capture(event.frame_bgr, class_name)
-            except DatasetWriteError as exc:
-                summary.write_error = str(exc)
-                break
-            if saved is None:
-                summary.skipped += 1
-                continue
-            summary.saved += 1
+            # Ctrl+C waits until the image is saved and counted, so the count is the truth.
+            with interrupts_deferred():
+                try:
+                    saved = capturer.capture(event.frame_bgr, class_name)
+                except DatasetWriteError as exc:
+                    summary.write_error = str(exc)
+                    break
+                if saved is None:
+                    summary.skipped += 1
+                    continue
+                summary.saved += 1
             if summary.saved >= count:
                 break
+    except KeyboardInterrupt:
+        summary.interrupted = True
     finally:
         frames.close()
     return summary

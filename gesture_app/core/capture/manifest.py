@@ -1,14 +1,16 @@
 """DATA/manifest.csv: one row per saved image (fields in `models.dataset_rules`), kept in step with the disk (no Qt here).
 
 Every edit happens under the dataset folder's lock (`Manifest.lock()`), which writers in
-other processes take too: a row is appended (and fsynced) only after its image is in place,
-and a rewrite replaces the whole file atomically.
+other processes take too: a row is appended (in one write, fsynced, cut back off if the disk
+fills) only after its image is in place, and a rewrite replaces the whole file atomically.
 """
 
 from __future__ import annotations
 
 import csv
+import errno
 import io
+import logging
 import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -18,7 +20,11 @@ from models.atomic_files import atomic_write, exclusive_lock
 from models.dataset_rules import MANIFEST_FIELDS, MANIFEST_NAME
 from models.images import is_image_file
 
+logger = logging.getLogger(__name__)
+
 LOCK_NAME = ".gesture-capture.lock"
+# Hidden, so training (which reads class folders) never mistakes full frames for a class.
+FULL_FRAMES_DIR = ".full-frames"
 
 
 @dataclass(frozen=True)
@@ -40,12 +46,18 @@ class ReconcileReport:
 
     rows_dropped: int = 0  # rows whose image file is gone
     rows_added: int = 0  # image files that had no row
+    rows_repaired: int = 0  # lines cut short (salvaged) or garbled (skipped)
     temps_removed: int = 0  # temporary files left by an interrupted run
+    frames_linked: int = 0  # full frames given back to their image's row (killed before the row was written)
+    frames_moved: int = 0  # full frames moved after their image was moved to another class by hand
+    frames_removed: int = 0  # full frames whose image was deleted by hand
+    frames_unlinked: int = 0  # rows whose full frame was deleted by hand
     classes: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
-        return bool(self.rows_dropped or self.rows_added)
+        return bool(self.rows_dropped or self.rows_added or self.rows_repaired or self.frames_linked or self.frames_moved
+                    or self.frames_removed or self.frames_unlinked)
 
 
 class Manifest:
@@ -86,15 +98,37 @@ class Manifest:
     # -- the caller holds the lock ---------------------------------------------------------------
 
     def read_rows(self) -> list[dict[str, str]]:
-        if not self.path.exists():
-            return []
-        with open(self.path, newline="", encoding="utf-8") as handle:
-            rows = []
-            for row in csv.DictReader(handle):
-                if not row.get("file") or None in row.values():
-                    continue  # a line cut short by a crash mid-append
+        return self._read()[0]
+
+    def _read(self) -> tuple[list[dict[str, str]], int]:
+        """(rows, damaged lines): a last line cut short is salvaged, a garbled line skipped.
+
+        A last line without its newline is a row whose append was cut short (a power cut, or a
+        full disk where cutting the file back failed too): every field but the last, which the
+        cut may have gone through, is kept, and the reconcile drops the row if its image is not
+        on disk. A line with too many fields was glued onto such a line by an older version; it
+        cannot be split safely, so it is skipped and its image comes back as "found on disk".
+        """
+        try:
+            with open(self.path, newline="", encoding="utf-8", errors="replace") as handle:
+                text = handle.read()
+        except FileNotFoundError:
+            return [], 0
+        records = list(csv.reader(io.StringIO(text)))
+        rows, damaged = [], 0
+        torn = bool(text) and not text.endswith(("\n", "\r"))
+        for number, fields in enumerate(records[1:], start=2):
+            if torn and number == len(records):
+                fields = fields[:-1]
+                damaged += 1
+            elif len(fields) != len(MANIFEST_FIELDS):
+                damaged += 1
+                if len(fields) > len(MANIFEST_FIELDS):
+                    continue
+            row = dict(zip(MANIFEST_FIELDS, fields))
+            if row.get("file"):
                 rows.append({key: row.get(key) or "" for key in MANIFEST_FIELDS})
-            return rows
+        return rows, damaged
 
     def header_ok(self) -> bool:
         try:
@@ -104,16 +138,38 @@ class Manifest:
             return False
 
     def append(self, row: dict[str, str]) -> None:
-        """Append one row with flush + fsync (a header first when the file is new)."""
+        """Append one row whole or not at all, fsynced (a header first when the file is new).
+
+        The row goes out in one write; when the disk fills part-way the file is cut back to its
+        old length, so a failed append never leaves half a row for the next one to be glued onto.
+        """
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=MANIFEST_FIELDS, lineterminator="\n")
-        if not self.path.exists() or self.path.stat().st_size == 0:
-            writer.writeheader()
-        writer.writerow(row)
-        with open(self.path, "a", newline="", encoding="utf-8") as handle:
-            handle.write(buffer.getvalue())
-            handle.flush()
-            os.fsync(handle.fileno())
+        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o644)
+        try:
+            size = os.fstat(fd).st_size
+            if size == 0:
+                writer.writeheader()
+            else:
+                os.lseek(fd, size - 1, os.SEEK_SET)
+                if os.read(fd, 1) not in (b"\n", b"\r"):
+                    buffer.write("\n")  # a cut row that could not be cut back: it stays a line of its own
+            writer.writerow(row)
+            data = buffer.getvalue().encode("utf-8")
+            try:
+                written = os.write(fd, data)
+                if written != len(data):
+                    raise OSError(errno.ENOSPC, f"No space left on device (wrote {written} of {len(data)} bytes of a row)")
+                os.fsync(fd)
+            except BaseException:
+                try:
+                    os.ftruncate(fd, size)
+                    os.fsync(fd)
+                except OSError as exc:  # the next open repairs the cut line
+                    logger.warning("could not cut %s back after a failed append: %s", self.path, exc)
+                raise
+        finally:
+            os.close(fd)
 
     def rewrite(self, rows: list[dict[str, str]]) -> None:
         """Replace the whole manifest atomically."""
@@ -122,9 +178,13 @@ class Manifest:
             writer.writeheader()
             writer.writerows(rows)
 
-    def match_files(self, files_by_class: dict[str, list[Path]], report: ReconcileReport) -> None:
-        """Drop rows whose file is gone (or repeated), add rows for files without one; counted in `report`."""
-        rows = self.read_rows()
+    def match_files(self, files_by_class: dict[str, list[Path]], report: ReconcileReport, full_frames: list[Path] = ()) -> None:
+        """Drop rows whose file is gone (or repeated), add rows for files without one; counted in `report`.
+
+        `full_frames`: the files under .full-frames/; each ends up in its image's row or is removed.
+        """
+        rows, damaged = self._read()
+        report.rows_repaired += damaged
         seen: set[str] = set()
         kept = []
         for row in rows:
@@ -145,5 +205,32 @@ class Manifest:
                 })
                 seen.add(relative)
                 report.rows_added += 1
+        self._match_full_frames(kept, full_frames, report)
         if report.changed or (rows and not self.header_ok()) or (kept and not rows):
             self.rewrite(kept)
+
+    def _match_full_frames(self, rows: list[dict[str, str]], full_frames, report: ReconcileReport) -> None:
+        """Every full frame belongs to one row and every row's full frame exists (a frame is named as its image)."""
+        for row in rows:
+            if row["full_frame"] and not (self.root / row["full_frame"]).is_file():
+                row["full_frame"] = ""
+                report.frames_unlinked += 1
+        linked = {row["full_frame"] for row in rows if row["full_frame"]}
+        by_name = {Path(row["file"]).name: row for row in rows if not row["full_frame"]}
+        for frame in full_frames:
+            relative = self.relative(frame)
+            if relative in linked:
+                continue
+            row = by_name.pop(frame.name, None)
+            if row is None:
+                frame.unlink()  # its image was deleted, as the window's Delete does with both
+                report.frames_removed += 1
+                continue
+            wanted = self.root / FULL_FRAMES_DIR / row["class"] / frame.name
+            if wanted != frame:
+                wanted.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(frame, wanted)
+                report.frames_moved += 1
+            else:
+                report.frames_linked += 1
+            row["full_frame"] = self.relative(wanted)

@@ -1,9 +1,10 @@
 """Writing a gesture dataset safely: DATA/<class>/<name>.jpg plus DATA/manifest.csv, never a half file (no Qt here).
 
-Every image is encoded in memory, written and fsynced to a hidden temporary in its class
-folder (`models.atomic_files.write_new_file`), and renamed into place under the folder's lock;
-only then is its manifest row appended. The lock serialises every writer on the folder, also
-two runs of the tool, so names never collide and the manifest always matches the files.
+Every image is encoded in memory, then, under the folder's lock, written and fsynced to a
+hidden temporary in its class folder (`models.atomic_files.write_new_file`), renamed into
+place, and only then given its manifest row. The lock serialises every writer on the folder,
+also two runs of the tool, so names never collide, the manifest always matches the files, and
+a temporary seen under the lock is a leftover of a killed run.
 """
 
 from __future__ import annotations
@@ -11,26 +12,21 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from models.atomic_files import TEMP_PREFIX, fsync_directory, write_new_file
+from models.atomic_files import TEMP_PREFIX, fsync_directory, interrupts_deferred, remove_quietly, write_new_file
 from models.dataset_rules import MANIFEST_NAME, ClassNameError, validate_class_name
 from models.images import is_image_file
 
 from .errors import DatasetWriteError, describe_os_error, is_permission_error
-from .manifest import Manifest, ReconcileReport, SavedImage
+from .manifest import FULL_FRAMES_DIR, Manifest, ReconcileReport, SavedImage
 
 logger = logging.getLogger(__name__)
 
-# Hidden, so training (which reads class folders) never mistakes full frames for a class.
-FULL_FRAMES_DIR = ".full-frames"
-# A temporary file this old was left by a crashed run (writing one takes milliseconds).
-STALE_TEMP_SECONDS = 600
 IMAGE_FORMATS = {"jpg": ".jpg", "png": ".png"}
 DEFAULT_JPEG_QUALITY = 95
 
@@ -125,38 +121,40 @@ class DatasetWriter:
         name = _new_name(class_name, stamp, suffix)
         data = self._encode(image_bgr)
         frame_data = self._encode(full_frame_bgr) if full_frame_bgr is not None else None
-        # The temporary name is this writer's own (pid + random), not derived from the final
-        # name: two processes proposing the same final name must not share a temp file.
         temp_name = f"{TEMP_PREFIX}{os.getpid()}-{secrets.token_hex(6)}{suffix}"
         temps = [folder / temp_name] + ([frame_folder / temp_name] if frame_data is not None else [])
         placed: list[Path] = []
+        committed = False
+        # Everything happens under the folder's lock, temporaries included: a temporary that
+        # another opening of the folder sees (under the same lock) was left by a dead process.
+        # The commit point is the manifest row; Ctrl+C is held back until the image and its row
+        # are both written or both undone.
         try:
-            try:
-                folder.mkdir(parents=True, exist_ok=True)
-                write_new_file(temps[0], data)
-                if frame_data is not None:
-                    frame_folder.mkdir(parents=True, exist_ok=True)
-                    write_new_file(temps[1], frame_data)
-                with self.manifest.lock():
+            with self.manifest.lock(), interrupts_deferred():
+                try:
+                    folder.mkdir(parents=True, exist_ok=True)
+                    write_new_file(temps[0], data)
+                    if frame_data is not None:
+                        frame_folder.mkdir(parents=True, exist_ok=True)
+                        write_new_file(temps[1], frame_data)
                     while (folder / name).exists() or (frame_folder / name).exists():
                         name = _new_name(class_name, _now(), suffix)
                     for temp in temps:
                         os.replace(temp, temp.parent / name)
                         placed.append(temp.parent / name)
-                    fsync_directory(folder)
+                    for path in placed:
+                        fsync_directory(path.parent)
                     saved = SavedImage(placed[0], class_name, stamp.isoformat(timespec="milliseconds"), source, region, input_style,
                                        placed[1] if frame_data is not None else None)
-                    self.manifest.append(self.manifest.row_for(saved))
-            except OSError as exc:
-                raise describe_os_error(exc, folder / name) from exc
-        except BaseException:
-            # Roll back: an image without its manifest row would make the two disagree.
-            for path in placed:
-                path.unlink(missing_ok=True)
-            raise
-        finally:
-            for temp in temps:
-                temp.unlink(missing_ok=True)
+                    self.manifest.append(self.manifest.row_for(saved))  # the whole row or nothing
+                    committed = True
+                finally:
+                    if not committed:
+                        # Roll back: an image without its manifest row would make the two disagree.
+                        for path in [*placed, *temps]:
+                            remove_quietly(path)
+        except OSError as exc:
+            raise describe_os_error(exc, folder / name) from exc
         logger.debug("saved %s", saved.path)
         return saved
 
@@ -182,32 +180,37 @@ class DatasetWriter:
     def reconcile(self) -> ReconcileReport:
         """Make the manifest match the disk: drop rows whose file is gone, add rows for files without one.
 
-        Also removes temporary files an interrupted run left behind. Safe to call while another
-        run records into the same folder (it takes the same lock).
+        Also removes the temporary files of a run that was killed, and full frames whose image
+        was deleted. Safe to call while another run records into the same folder: it takes the
+        same lock, and a run writes its temporaries only while holding it.
         """
         report = ReconcileReport()
         try:
             with self.manifest.lock():
-                report.temps_removed = self._remove_stale_temps()
+                report.temps_removed = self._remove_temps()
                 report.classes = self.classes_on_disk()
-                self.manifest.match_files({name: self.image_files(name) for name in report.classes}, report)
+                frames_root = self.root / FULL_FRAMES_DIR
+                full_frames = sorted(path for path in frames_root.glob("*/*") if is_image_file(path)) if frames_root.is_dir() else []
+                self.manifest.match_files({name: self.image_files(name) for name in report.classes}, report, full_frames)
         except OSError as exc:
             if is_permission_error(exc):
                 # A read-only dataset can still be counted; saving will report the problem.
-                logger.warning("Cannot update %s: %s", self.manifest.path, exc)
+                logger.warning("Cannot update %s (%s); counting what is there, but saving will fail.", self.manifest.path, exc.strerror or exc)
                 report.classes = self.classes_on_disk()
                 return report
             raise describe_os_error(exc, self.manifest.path) from exc
         if report.changed or report.temps_removed:
             logger.info(
-                "%s: manifest reconciled (%d rows for missing files dropped, %d files added, %d temporary files removed)",
-                self.root, report.rows_dropped, report.rows_added, report.temps_removed,
+                "%s: manifest reconciled (%d rows for missing files dropped, %d files added, %d damaged lines repaired, "
+                "%d temporary files removed; full frames: %d linked, %d moved, %d removed with their image, %d missing)",
+                self.root, report.rows_dropped, report.rows_added, report.rows_repaired, report.temps_removed,
+                report.frames_linked, report.frames_moved, report.frames_removed, report.frames_unlinked,
             )
         return report
 
-    def _remove_stale_temps(self) -> int:
+    def _remove_temps(self) -> int:
+        """Remove every temporary file; the caller holds the lock, so none belongs to a live save."""
         removed = 0
-        cutoff = time.time() - STALE_TEMP_SECONDS
         folders = [self.root, *(p for p in self.root.iterdir() if p.is_dir())]
         frames_root = self.root / FULL_FRAMES_DIR
         if frames_root.is_dir():
@@ -215,7 +218,7 @@ class DatasetWriter:
         for folder in folders:
             for path in folder.glob(f"{TEMP_PREFIX}*"):
                 try:
-                    if path.is_file() and path.stat().st_mtime < cutoff:
+                    if path.is_file():
                         path.unlink()
                         removed += 1
                 except OSError:
