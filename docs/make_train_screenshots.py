@@ -52,7 +52,7 @@ def main() -> int:
     from gesture_app.qt.launch import run_capture_window
 
     args = capture_cli.build_parser().parse_args(["--out", str(data), "--source", "demo", "--classes", ",".join(CLASSES),
-                                                  "--burst-fps", "10"])
+                                                  "--burst-fps", "10", "--locate", "auto"])
     writer = DatasetWriter(args.out)
     source = open_source("demo", loop=True)
     report: dict = {}

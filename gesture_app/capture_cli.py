@@ -15,6 +15,7 @@ from models.dataset_rules import TARGET_PER_CLASS, ClassNameError, parse_class_l
 from models.preprocess import INPUT_STYLES
 
 from .core.capture import DEFAULT_JPEG_QUALITY, Capturer, DatasetWriteError, DatasetWriter, run_capture_headless
+from .core.locate import DEFAULT_LOCATE, LOCATE_CHOICES
 from .core.roi import DEFAULT_ROI, RegionOfInterest
 
 logger = logging.getLogger(__name__)
@@ -22,6 +23,7 @@ logger = logging.getLogger(__name__)
 EXAMPLES = """\
 examples:
   gesture-capture --out data                      # the window, camera 0, the five documented classes
+  gesture-capture --out data --locate off         # save the fixed box instead of the hand found anywhere
   gesture-capture --out data --classes thumbs_up,wave --source 1
   gesture-capture --out data --input-style silhouette   # press B with no hand in the box first
   gesture-capture --headless --source clip.mp4 --out data --class fist --count 100 --every 3
@@ -30,8 +32,9 @@ examples:
 keys in the window:
   1-9 select a class · hold Space (or the Record button) to record a burst, tap for one shot
   Ctrl+Z undo the last capture · Delete remove the selected thumbnail
+  L find the hand anywhere (on) or save the box (off) · K skeleton
   B capture the background · R reset it (silhouette style) · M mirror · Esc stop recording
-  click or drag in the preview to move the box, scroll to resize it
+  with L off, click or drag in the preview to move the box, scroll to resize it
 """
 
 
@@ -58,7 +61,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--classes", help=f"comma-separated class names (default: {','.join(CLASS_NAMES)} plus any already in --out)")
     parser.add_argument("--class", dest="class_name", help="class to record (required with --headless; the window starts on it)")
     parser.add_argument("--input-style", choices=INPUT_STYLES, default="colour", help="save the colour crop or the background-subtracted silhouette (default: colour)")
-    parser.add_argument("--roi", type=_roi, default=DEFAULT_ROI, help="region of interest CX,CY,SIZE in frame fractions (default: the app's box)")
+    parser.add_argument("--locate", choices=LOCATE_CHOICES, default=None,
+                        help="auto: find the hand anywhere in the frame and save its square crop (padded as the app's), "
+                        "with its landmarks in the manifest; frames with no hand are skipped. off: save the box "
+                        f"(default {DEFAULT_LOCATE}; silhouettes are always cut from the box; key L)")
+    parser.add_argument("--roi", type=_roi, default=DEFAULT_ROI, help="region of interest CX,CY,SIZE in frame fractions (default: the app's box; with --locate off)")
     parser.add_argument("--mirror", action="store_true", help="flip the image left-right before cropping, as gesture-app --mirror does")
     parser.add_argument("--full-frame", action="store_true", help="also save the whole frame (into DATA/.full-frames/<class>/, which training ignores)")
     parser.add_argument("--format", choices=("jpg", "png"), default="jpg", help="image format (default: jpg)")
@@ -111,6 +118,7 @@ def run_headless(args, writer: DatasetWriter) -> int:
         capturer = Capturer(
             writer, roi=args.roi, input_style=args.input_style, extractor=_extractor(args.input_style),
             save_full_frame=args.full_frame, source_name=f"{source.name} (mirrored)" if args.mirror else source.name,
+            locate=args.locate,
         )
         summary = run_capture_headless(source, capturer, class_name, args.count, every=args.every, mirror=args.mirror)
     total = writer.count(class_name)
@@ -119,6 +127,7 @@ def run_headless(args, writer: DatasetWriter) -> int:
     if summary.interrupted:
         print(f"Stopped by Ctrl+C: saved {summary.saved} images of {class_name!r} to {writer.root / class_name}{skipped}; "
               f"{class_name!r} now has {total}.")
+        _print_no_hand(capturer, summary)
         return 130
     if summary.source_error:
         logger.error("%s", summary.source_error)
@@ -130,14 +139,28 @@ def run_headless(args, writer: DatasetWriter) -> int:
         print(f"Saved {summary.saved} images of {class_name!r} before the error; {class_name!r} now has {total}.")
         return 1
     print(f"Saved {summary.saved} images of {class_name!r} to {writer.root / class_name}{skipped}; {class_name!r} now has {total} (target {args.target}).")
+    _print_no_hand(capturer, summary)
     if summary.saved < args.count:
-        hint = f" ({summary.skipped} frames had too little hand)" if summary.skipped else ""
-        logger.error(
-            "The source ended after %d frames, so only %d of %d images were saved%s; use a longer source or a smaller --every.",
-            summary.frames, summary.saved, args.count, hint,
-        )
+        advice = "use a longer source or a smaller --every"
+        if summary.no_hand:
+            advice += ", keep the hand in the picture, or save the box whatever is in it with --locate off"
+        logger.error("The source ended after %d frames, so only %d of %d images were saved%s; %s.",
+                     summary.frames, summary.saved, args.count, _skipped_hint(summary), advice)
         return 1
     return 0
+
+
+def _print_no_hand(capturer: Capturer, summary) -> None:
+    if capturer.locating:
+        print(f"Skipped {summary.no_hand} of the {summary.saved + summary.skipped} frames looked at: no hand in view.")
+
+
+def _skipped_hint(summary) -> str:
+    """' (of the 20 frames looked at, 12 had no hand in view)', or '' when none was skipped."""
+    reasons = [f"{summary.no_hand} had no hand in view" if summary.no_hand else "",
+               f"{summary.skipped - summary.no_hand} had too little hand" if summary.skipped > summary.no_hand else ""]
+    looked_at = summary.saved + summary.skipped
+    return f" (of the {looked_at} frames looked at, {' and '.join(r for r in reasons if r)})" if summary.skipped else ""
 
 
 def run_window(args, writer: DatasetWriter, classes: list[str]) -> int:
@@ -195,6 +218,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--jpeg-quality must be between 1 and 100, got {args.jpeg_quality}")
     if args.countdown < 0:
         parser.error(f"--countdown must be 0 or more seconds, got {args.countdown}")
+    if args.locate == "auto" and args.input_style == "silhouette":
+        parser.error("--locate auto cannot be used with --input-style silhouette: a silhouette is cut from the box "
+                     "against its background. Use --locate off (the default for silhouettes) or the colour style.")
+    if args.locate is None:
+        # Silhouettes come from the box whatever this says; the window's colour style then finds the hand.
+        args.locate = DEFAULT_LOCATE
     quiet_libraries(args.verbose)
     with _logging_to_stderr(args.verbose):
         try:

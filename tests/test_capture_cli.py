@@ -36,7 +36,7 @@ def manifest_files(root):
 
 def test_headless_saves_roi_crops_from_a_video(tmp_path, video_path, capsys):
     out = tmp_path / "data"
-    assert capture_cli.main(["--headless", "--source", str(video_path), "--out", str(out), "--class", "fist", "--count", "5", "--every", "3"]) == 0
+    assert capture_cli.main(["--headless", "--locate", "off", "--source", str(video_path), "--out", str(out), "--class", "fist", "--count", "5", "--every", "3"]) == 0
     files = sorted((out / "fist").glob("*.jpg"))
     assert len(files) == 5
     side = DEFAULT_ROI.to_pixels((120, 160))[2] - DEFAULT_ROI.to_pixels((120, 160))[0]
@@ -51,26 +51,26 @@ def test_headless_saves_roi_crops_from_a_video(tmp_path, video_path, capsys):
     out_text = capsys.readouterr().out
     assert "Saved 5 images of 'fist'" in out_text and "'fist' now has 5" in out_text
 
-    assert capture_cli.main(["--headless", "--source", str(video_path), "--out", str(out), "--class", "fist", "--count", "2"]) == 0
+    assert capture_cli.main(["--headless", "--locate", "off", "--source", str(video_path), "--out", str(out), "--class", "fist", "--count", "2"]) == 0
     out_text = capsys.readouterr().out
     assert "Saved 2 images of 'fist'" in out_text and "'fist' now has 7" in out_text
     assert len(list((out / "fist").glob("*.jpg"))) == 7
 
 
 def test_headless_prints_saved_and_total(tmp_path, video_path, capsys):
-    assert capture_cli.main(["--headless", "--source", str(video_path), "--out", str(tmp_path), "--class", "ok", "--count", "3", "--format", "png"]) == 0
+    assert capture_cli.main(["--headless", "--locate", "off", "--source", str(video_path), "--out", str(tmp_path), "--class", "ok", "--count", "3", "--format", "png"]) == 0
     assert capsys.readouterr().out.strip().endswith("'ok' now has 3 (target 550).")
     assert len(list((tmp_path / "ok").glob("*.png"))) == 3
 
 
 def test_headless_from_an_image_folder(tmp_path, hand_crops, capsys):
-    assert capture_cli.main(["--headless", "--source", str(hand_crops / "yo"), "--out", str(tmp_path), "--class", "yo", "--count", "6"]) == 0
+    assert capture_cli.main(["--headless", "--locate", "off", "--source", str(hand_crops / "yo"), "--out", str(tmp_path), "--class", "yo", "--count", "6"]) == 0
     assert len(list((tmp_path / "yo").glob("*.jpg"))) == 6
 
 
 def test_headless_silhouette_takes_the_first_frame_as_background(tmp_path, video_path):
     code = capture_cli.main(
-        ["--headless", "--source", str(video_path), "--out", str(tmp_path), "--class", "stop", "--count", "3", "--input-style", "silhouette"]
+        ["--headless", "--locate", "off", "--source", str(video_path), "--out", str(tmp_path), "--class", "stop", "--count", "3", "--input-style", "silhouette"]
     )
     assert code == 0
     images = [read_image_bgr(p) for p in sorted((tmp_path / "stop").glob("*.jpg"))]
@@ -80,7 +80,7 @@ def test_headless_silhouette_takes_the_first_frame_as_background(tmp_path, video
 
 
 def test_headless_source_ending_early_is_reported(tmp_path, video_path, capsys):
-    assert capture_cli.main(["--headless", "--source", str(video_path), "--out", str(tmp_path), "--class", "ok", "--count", "100", "--every", "10"]) == 1
+    assert capture_cli.main(["--headless", "--locate", "off", "--source", str(video_path), "--out", str(tmp_path), "--class", "ok", "--count", "100", "--every", "10"]) == 1
     captured = capsys.readouterr()
     assert "Saved 4 images" in captured.out
     assert "only 4 of 100" in captured.err
@@ -97,13 +97,13 @@ def test_headless_source_ending_early_is_reported(tmp_path, video_path, capsys):
     ],
 )
 def test_headless_bad_arguments_say_what_to_do(tmp_path, video_path, capsys, argv, code, words):
-    assert capture_cli.main(["--headless", "--source", str(video_path), "--out", str(tmp_path), *argv]) == code
+    assert capture_cli.main(["--headless", "--locate", "off", "--source", str(video_path), "--out", str(tmp_path), *argv]) == code
     err = capsys.readouterr().err
     assert words in err and "Traceback" not in err
 
 
 def test_missing_source_is_a_clear_error(tmp_path, capsys):
-    assert capture_cli.main(["--headless", "--source", str(tmp_path / "nope.mp4"), "--out", str(tmp_path), "--class", "ok", "--count", "1"]) == 1
+    assert capture_cli.main(["--headless", "--locate", "off", "--source", str(tmp_path / "nope.mp4"), "--out", str(tmp_path), "--class", "ok", "--count", "1"]) == 1
     assert "No such source" in capsys.readouterr().err
 
 
@@ -123,7 +123,7 @@ def test_full_disk_stops_headless_capture_and_keeps_what_was_saved(tmp_path, vid
         return real_write(fd, data)
 
     monkeypatch.setattr(os, "write", fills_up)
-    assert capture_cli.main(["--headless", "--source", str(video_path), "--out", str(tmp_path), "--class", "ok", "--count", "10"]) == 1
+    assert capture_cli.main(["--headless", "--locate", "off", "--source", str(video_path), "--out", str(tmp_path), "--class", "ok", "--count", "10"]) == 1
     captured = capsys.readouterr()
     assert "disk is full" in captured.err and "Traceback" not in captured.err
     assert "Saved 3 images" in captured.out
@@ -147,7 +147,7 @@ def test_captured_dataset_is_accepted_by_training(tmp_path, hand_crops):
 
     out = tmp_path / "data"
     for name in ("cool", "fist", "stop"):
-        assert capture_cli.main(["--headless", "--source", str(hand_crops / name), "--out", str(out), "--class", name, "--count", "6", "--full-frame"]) == 0
+        assert capture_cli.main(["--headless", "--locate", "off", "--source", str(hand_crops / name), "--out", str(out), "--class", name, "--count", "6", "--full-frame"]) == 0
     dataset = load_dataset(out, input_size=32)
     assert dataset.classes == ("cool", "fist", "stop")
     assert dataset.layout == "per-class"
@@ -174,7 +174,7 @@ def test_headless_waits_through_a_camera_interruption(tmp_path, monkeypatch, cap
             return np.full((120, 160, 3), self.reads * 10 % 250, np.uint8)
 
     monkeypatch.setattr(sources, "open_source", lambda spec, **kwargs: FlakyCamera())
-    assert capture_cli.main(["--headless", "--source", "0", "--out", str(tmp_path), "--class", "ok", "--count", "3"]) == 0
+    assert capture_cli.main(["--headless", "--locate", "off", "--source", "0", "--out", str(tmp_path), "--class", "ok", "--count", "3"]) == 0
     captured = capsys.readouterr()
     assert "stopped delivering" in captured.err
     assert len(list((tmp_path / "ok").glob("*.jpg"))) == 3
@@ -188,7 +188,7 @@ def test_headless_mirror_flips_before_cropping(tmp_path, capsys):
     frame = np.zeros((100, 200, 3), np.uint8)
     frame[:, :100] = 200  # bright left half
     cv2.imwrite(str(folder / "a.png"), frame)
-    args = ["--headless", "--source", str(folder), "--class", "ok", "--count", "1", "--format", "png", "--roi", "0.25,0.5,0.5"]
+    args = ["--headless", "--locate", "off", "--source", str(folder), "--class", "ok", "--count", "1", "--format", "png", "--roi", "0.25,0.5,0.5"]
     assert capture_cli.main([*args, "--out", str(tmp_path / "plain")]) == 0
     assert capture_cli.main([*args, "--out", str(tmp_path / "mirrored"), "--mirror"]) == 0
     plain = read_image_bgr(next((tmp_path / "plain" / "ok").glob("*.png")))

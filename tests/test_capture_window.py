@@ -4,6 +4,7 @@ import csv
 import errno
 import os
 
+import cv2
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
@@ -403,3 +404,56 @@ def test_m_key_mirrors_the_frame_before_the_crop(tmp_path, make_window, qtbot, c
     window.release_record()
     with open(tmp_path / "manifest.csv", newline="", encoding="utf-8") as handle:
         assert next(csv.DictReader(handle))["source"] == "generated (mirrored)"
+
+
+def test_l_toggles_finding_the_hand_and_no_hand_is_said_and_skipped(tmp_path, make_window, qtbot, clock):
+    from hands_helpers import CLIP_PHOTO, read_test_image
+
+    from gesture_app.core.capture import NO_HAND
+
+    hand_bgr, room_bgr = read_test_image(CLIP_PHOTO), read_test_image("no_hand_room.jpg")
+    source = StillSource(hand_bgr)
+    window = make_window(tmp_path, source)
+    step(window, clock)
+    side = DEFAULT_ROI.to_pixels(hand_bgr.shape)[2] - DEFAULT_ROI.to_pixels(hand_bgr.shape)[0]
+    assert not window.locate_check.isChecked() and window.controller.image_bgr.shape == (side, side, 3)
+
+    qtbot.keyClick(window, Qt.Key.Key_L)
+    assert window.locate_check.isChecked() and window.controller.locate == "auto"
+    step(window, clock, dt=1)
+    shot = window.controller.shot
+    x0, y0, x1, y1 = shot.box_xyxy  # the preview's box follows the hand
+    assert x1 - x0 < side and shot.landmarks_px.shape == (21, 3)
+    points_xy = shot.landmarks_px[:, :2]
+    assert (points_xy.min(axis=0) >= (x0, y0)).all() and (points_xy.max(axis=0) <= (x1, y1)).all()
+    window.press_record()
+    window.release_record()
+    with open(tmp_path / "manifest.csv", newline="", encoding="utf-8") as handle:
+        assert next(csv.DictReader(handle))["landmarks"].split()[0] in ("left", "right")
+
+    source.frame = cv2.resize(room_bgr, hand_bgr.shape[1::-1])
+    step(window, clock, dt=1)
+    assert window.crop_preview.text() == NO_HAND
+    window.press_record()
+    window.release_record()
+    assert window.writer.count("cool") == 1 and window.controller.no_hand_skips == 1
+    assert "no hand in view" in window.statusBar().currentMessage()
+
+    qtbot.keyClick(window, Qt.Key.Key_L)  # off: the box is saved whatever is in it
+    step(window, clock, dt=1)
+    assert window.controller.locate == "off" and window.controller.image_bgr.shape == (side, side, 3)
+    window.style_combo.setCurrentText("silhouette")
+    assert not window.locate_check.isEnabled()  # silhouettes are cut from the box
+
+
+def test_overlay_draws_the_hands_box_skeleton_and_no_hand():
+    frame = np.zeros((240, 320, 3), np.uint8)
+    points = np.zeros((21, 3), np.float32)
+    points[:, 0], points[:, 1] = np.linspace(100, 200, 21), 120
+    drawn = draw_capture_overlay(frame, DEFAULT_ROI, box_xyxy=(90, 60, 210, 180), landmarks_px=points)
+    assert drawn[120, 150].any()  # the skeleton
+    assert drawn[120, 90, 1] > drawn[120, 90, 2]  # the hand's box (green), not the region of interest's
+    x0, y0, _, _ = DEFAULT_ROI.to_pixels(frame.shape)
+    assert not drawn[y0 + 30, x0 + 1].any()
+    nothing = draw_capture_overlay(frame, None, message="no hand in view")
+    assert nothing[:100].sum() == 0 and nothing[100:140].any()  # no box; the message across the middle

@@ -11,7 +11,7 @@ import pytest
 from gesture_app.core.capture import BurstClock, Capturer, DatasetWriteError, DatasetWriter, format_region
 from gesture_app.core.capture import writer as writer_module
 from gesture_app.core.roi import RegionOfInterest
-from models.dataset_rules import MANIFEST_FIELDS, ClassNameError, parse_class_list, validate_class_name
+from models.dataset_rules import MANIFEST_FIELDS, MANIFEST_LANDMARKS_FIELD, ClassNameError, parse_class_list, validate_class_name
 from models.images import read_image_bgr
 
 
@@ -78,7 +78,7 @@ def test_save_writes_image_and_manifest_row(tmp_path):
     assert saved.path.suffix == ".jpg"
     assert np.abs(read_image_bgr(saved.path).astype(int) - crop_bgr(1)).max() <= 4  # JPEG quality 95
     rows = manifest_rows(tmp_path)
-    assert tuple(rows[0]) == MANIFEST_FIELDS
+    assert tuple(rows[0]) == (*MANIFEST_FIELDS, MANIFEST_LANDMARKS_FIELD)  # the optional column, last
     assert rows == [
         {
             "file": f"fist/{saved.path.name}",
@@ -88,6 +88,7 @@ def test_save_writes_image_and_manifest_row(tmp_path):
             "region": "1 2 3 4 of 10x10",
             "input_style": "colour",
             "full_frame": "",
+            MANIFEST_LANDMARKS_FIELD: "",  # not recorded: training finds them
         }
     ]
     assert writer.counts(["fist", "ok"]) == {"fist": 1, "ok": 0}

@@ -46,16 +46,16 @@ from models.images import UnreadableImageError, read_image_bgr
 from models.preprocess import INPUT_STYLES
 
 from ..core.bundles import RecentBundles, title_of
-from ..core.capture import RECORDING, CaptureController, CaptureView, DatasetWriter, SavedImage, draw_capture_overlay
+from ..core.capture import NO_HAND, RECORDING, CaptureController, CaptureView, DatasetWriter, SavedImage, draw_capture_overlay
 from ..core.frame_slot import FrameSlot
+from ..core import training_job
 from ..core.overlay import OverlayStats, draw_overlay
 from ..core.pipeline import GesturePipeline
 from ..core.prediction import Prediction
-from ..core import training_job
-from ..core.training_job import FIRST_TARGET, TrainedBundle, TrainingJob
 from ..core.rates import RateMeter
 from ..core.roi import DEFAULT_ROI, RegionOfInterest
 from ..core.stream import ENDED, FRAME, StreamControl, stream_frames
+from ..core.training_job import FIRST_TARGET, TrainedBundle, TrainingJob
 from .capture_widgets import ClassTable, RecentStrip
 from .env import use_pyside_plugins
 from .image import bgr_to_qimage
@@ -86,7 +86,8 @@ def _no_focus(*widgets) -> None:
 
 
 class CaptureWindow(QMainWindow):
-    """Records the crop inside the box into the selected class while Record (Space) is held."""
+    """Records the found hand's crop (Find the hand on), or the crop inside the box, into the selected class
+    while Record (Space) is held."""
 
     image_saved = Signal(object)  # SavedImage
     image_deleted = Signal(object)  # SavedImage
@@ -112,6 +113,8 @@ class CaptureWindow(QMainWindow):
         save_full_frame: bool = False,
         initial_class: str | None = None,
         mirror: bool = False,
+        locate: str = "off",
+        skeleton: bool = True,
         recent_size: int = 12,
         train_args: tuple[str, ...] = (),
         clock=time.monotonic,
@@ -124,8 +127,10 @@ class CaptureWindow(QMainWindow):
         self.controller = CaptureController(
             writer, classes=list(classes if classes is not None else CLASS_NAMES), roi=roi, input_style=input_style,
             extractor=extractor, save_full_frame=save_full_frame, source_name=source.name, mirror=mirror,
-            burst_fps=burst_fps, countdown_s=countdown_s, clock=clock, listener=self,
+            burst_fps=burst_fps, countdown_s=countdown_s, locate=locate, stills=getattr(source, "stills", False),
+            clock=clock, listener=self,
         )
+        self.show_skeleton = bool(skeleton)
         self.frames_shown = 0
         self.capture_worker: CaptureWorker | None = None
         self.slot = FrameSlot()
@@ -342,7 +347,21 @@ class CaptureWindow(QMainWindow):
         crop_row = QHBoxLayout()
         crop_row.addWidget(self.crop_preview)
         crop_row.addWidget(self.style_hint, 1)
+        self.locate_check = QCheckBox("Find the hand (L)")
+        self.locate_check.setToolTip("On: the hand is found anywhere in the picture and its square crop is saved, "
+                                     "with its landmarks; frames with no hand are skipped. Off: the crop in the box.")
+        self.locate_check.setChecked(self.controller.locate == "auto")
+        self.locate_check.toggled.connect(self.set_locate)
+        self.skeleton_check = QCheckBox("Skeleton (K)")
+        self.skeleton_check.setToolTip("Draw the 21 points the hand model found on the hand")
+        self.skeleton_check.setChecked(self.show_skeleton)
+        self.skeleton_check.toggled.connect(self.set_skeleton)
+        _no_focus(self.locate_check, self.skeleton_check)
+        locate_row = QHBoxLayout()
+        locate_row.addWidget(self.locate_check, 1)
+        locate_row.addWidget(self.skeleton_check)
         layout = QVBoxLayout()
+        layout.addLayout(locate_row)
         layout.addWidget(self.style_combo)
         layout.addLayout(background_row)
         layout.addLayout(crop_row)
@@ -414,7 +433,9 @@ class CaptureWindow(QMainWindow):
         self.recording_changed.emit(recording)
 
     def on_skipped(self, reason: str) -> None:
-        self.statusBar().showMessage(f"Not saved: {reason}.", 2000)
+        skipped = self.controller.no_hand_skips
+        count = f" ({skipped} frame{'s' if skipped != 1 else ''} skipped for no hand)" if skipped and reason == NO_HAND else ""
+        self.statusBar().showMessage(f"Not saved: {reason}{count}.", 2000)
 
     def on_error(self, message: str) -> None:
         self.error_banner.setText(message)
@@ -521,7 +542,15 @@ class CaptureWindow(QMainWindow):
         self._show(self.controller.process(frame_bgr))
 
     def _show(self, view: CaptureView) -> None:
-        canvas_bgr = draw_capture_overlay(view.frame_bgr, self.controller.roi, recording=view.recording, countdown_s=view.countdown_s)
+        shot = view.shot
+        locating = self.controller.capturer.locating
+        hand = shot if shot is not None and not self.try_it else None  # Try it's overlay draws the hand itself
+        canvas_bgr = draw_capture_overlay(
+            view.frame_bgr, None if locating else self.controller.roi, recording=view.recording, countdown_s=view.countdown_s,
+            box_xyxy=hand.box_xyxy if hand is not None else None,
+            landmarks_px=hand.landmarks_px if hand is not None and self.show_skeleton else None,
+            message=NO_HAND if shot is not None and shot.reason == NO_HAND else "",
+        )
         canvas_bgr = self.last_canvas_bgr = self._draw_try_it(canvas_bgr)
         self.preview.set_image(bgr_to_qimage(canvas_bgr))
         if view.image_bgr is not None:
@@ -530,11 +559,12 @@ class CaptureWindow(QMainWindow):
                 crop.scaled(self.crop_preview.size(), Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
             )
         else:
-            self.crop_preview.setText("no hand")
+            self.crop_preview.setText(NO_HAND if shot is not None and shot.reason == NO_HAND else "no hand")
 
     def _show_latest(self) -> None:
         if self.controller.frame_bgr is not None:
-            self._show(CaptureView(self.controller.frame_bgr, self.controller.image_bgr, self.controller.state == RECORDING))
+            self._show(CaptureView(self.controller.frame_bgr, self.controller.image_bgr, self.controller.state == RECORDING,
+                                   shot=self.controller.shot))
 
     # -- recording, undo, delete ----------------------------------------------------------------
 
@@ -577,11 +607,29 @@ class CaptureWindow(QMainWindow):
         silhouette = self.controller.input_style == "silhouette"
         self.background_button.setEnabled(silhouette)
         self.reset_background_button.setEnabled(silhouette)
+        self.locate_check.setEnabled(not silhouette)  # a silhouette is cut from the box, never from a found hand
+        self.skeleton_check.setEnabled(self.controller.capturer.locating)
         self.style_hint.setText(self.controller.style_hint())
 
     def _on_input_style_changed(self, style: str) -> None:
         self.controller.input_style = style
         self._update_style_hint()
+        self._show_latest()
+
+    def set_locate(self, on: bool) -> None:
+        """Save the hand found anywhere in the picture (on) or the crop in the box (off)."""
+        self.controller.locate = "auto" if on else "off"
+        self.locate_check.setChecked(bool(on))
+        self._update_style_hint()
+        self._show_latest()
+        self.statusBar().showMessage("Finding the hand anywhere in the picture: the box follows it" if on else
+                                     "Saving the box: drag it to move it, scroll to resize it", 4000)
+
+    def set_skeleton(self, on: bool) -> None:
+        """Draw the found hand's landmarks in the preview."""
+        self.show_skeleton = bool(on)
+        self.skeleton_check.setChecked(self.show_skeleton)
+        self._show_latest()
 
     def set_mirror(self, on: bool) -> None:
         """Flip the picture left-right before the crop (in the stream, as gesture-app --mirror does)."""
@@ -829,6 +877,11 @@ class CaptureWindow(QMainWindow):
             self.reset_background()
         elif key == Qt.Key.Key_M:
             self.set_mirror(not self.mirror)
+        elif key == Qt.Key.Key_L:
+            if self.locate_check.isEnabled():
+                self.set_locate(self.controller.locate != "auto")
+        elif key == Qt.Key.Key_K:
+            self.set_skeleton(not self.show_skeleton)
         elif key == Qt.Key.Key_T and not event.isAutoRepeat():
             self.train()
         elif key == Qt.Key.Key_Y and not event.isAutoRepeat():

@@ -109,7 +109,7 @@ def run_capture_window(args, writer: DatasetWriter, classes: list[str], source: 
     window = CaptureWindow(
         source, writer, classes=classes, roi=args.roi, input_style=args.input_style, extractor=extractor,
         target=args.target, burst_fps=args.burst_fps, countdown_s=args.countdown, save_full_frame=args.full_frame,
-        initial_class=args.class_name, mirror=args.mirror,
+        initial_class=args.class_name, mirror=args.mirror, locate=args.locate,
     )
     if args.screenshot is not None:
         return window.save_screenshot(args.screenshot)

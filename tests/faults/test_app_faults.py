@@ -82,7 +82,7 @@ def test_app_on_a_folder_of_unreadable_images_exits_1_naming_it(fake_model, unre
 
 
 def test_capture_on_a_folder_of_unreadable_images_exits_1_naming_it(unreadable_folder, tmp_path, capsys):
-    argv = ["--headless", "--source", str(unreadable_folder), "--out", str(tmp_path / "d"), "--class", "ok", "--count", "3"]
+    argv = ["--headless", "--locate", "off", "--source", str(unreadable_folder), "--out", str(tmp_path / "d"), "--class", "ok", "--count", "3"]
     assert capture_cli.main(argv) == 1
     err = capsys.readouterr().err
     assert "None of the 2 images" in err and str(unreadable_folder) in err
@@ -103,7 +103,7 @@ def test_app_skips_unreadable_and_too_big_images(fake_model, mixed_folder, tmp_p
 
 def test_capture_skips_unreadable_and_too_big_images(mixed_folder, tmp_path, capsys, caplog):
     out = tmp_path / "d"
-    argv = ["--headless", "--source", str(mixed_folder), "--out", str(out), "--class", "ok", "--count", "2"]
+    argv = ["--headless", "--locate", "off", "--source", str(mixed_folder), "--out", str(out), "--class", "ok", "--count", "2"]
     assert capture_cli.main(argv) == 0
     assert len(list((out / "ok").iterdir())) == 2
     assert "2 unreadable images skipped" in capsys.readouterr().out
@@ -133,7 +133,7 @@ def test_ctrl_c_in_a_headless_app_run_prints_the_summary(fake_model, tmp_path, m
 
 def test_ctrl_c_in_a_headless_capture_prints_the_summary(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(sources, "open_source", lambda spec, loop=False: InterruptedSource(frames=4))
-    argv = ["--headless", "--source", "generated", "--out", str(tmp_path), "--class", "ok", "--count", "100"]
+    argv = ["--headless", "--locate", "off", "--source", "generated", "--out", str(tmp_path), "--class", "ok", "--count", "100"]
     assert capture_cli.main(argv) == 130
     out = capsys.readouterr().out
     assert "saved 4 images of 'ok'" in out and "Ctrl+C" in out

@@ -37,7 +37,8 @@ def long_clip(tmp_path_factory):
 def start_capture(clip, out, *extra, count=20000):
     """`gesture-capture --headless` into out/ok in a process of its own (a long --count: it runs until signalled)."""
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    argv = [sys.executable, "-m", "gesture_app.capture_cli", "--headless", "--source", str(clip), "--out", str(out),
+    # The generated clips hold no hand: --locate off saves the box.
+    argv = [sys.executable, "-m", "gesture_app.capture_cli", "--headless", "--locate", "off", "--source", str(clip), "--out", str(out),
             "--class", "ok", "--count", str(count), *extra]
     return subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             preexec_fn=ctrl_c_enabled)
@@ -148,7 +149,7 @@ def test_concurrent_capture_processes_write_no_duplicates(tmp_path, long_clip):
 def capture_main(*argv):
     from gesture_app import capture_cli
 
-    return capture_cli.main(["--headless", *map(str, argv)])
+    return capture_cli.main(["--headless", "--locate", "off", *map(str, argv)])  # generated frames: no hand to find
 
 
 def test_read_only_file_system_is_a_message_when_clean_up_fails_too(tmp_path, long_clip, monkeypatch, capsys):

@@ -6,6 +6,9 @@ is due, saving, undo, and the silhouette background. The Qt window only shows it
     controller.press()                       # Space down: a shot now (or after the countdown)
     view = controller.process(frame_bgr)     # each streamed frame: shots while held; what to show
     controller.release()                     # Space up: the burst stops
+
+With `locate="auto"` the saved image is the hand found anywhere in the frame (see capturer.py);
+frames due for a shot with no hand save nothing and are counted (`no_hand_skips`).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from models.dataset_rules import ClassNameError, validate_class_name
 from ..roi import RegionOfInterest
 from ..silhouette import SilhouetteExtractor
 from .burst import BurstClock
-from .capturer import Capturer
+from .capturer import NO_HAND, Capturer, Shot
 from .errors import DatasetWriteError
 from .manifest import SavedImage
 from .writer import DatasetWriter
@@ -49,6 +52,7 @@ class CaptureView:
     image_bgr: np.ndarray | None        # what would be saved, None when nothing would (see `skip_reason`)
     recording: bool
     countdown_s: float | None = None    # seconds left while counting down
+    shot: Shot | None = None            # where the image comes from: the box to draw, the hand's landmarks, why not
 
 
 class CaptureController:
@@ -65,11 +69,16 @@ class CaptureController:
         mirror: bool = False,
         burst_fps: float = 5.0,
         countdown_s: float = 0.0,
+        locate: str = "off",
+        stills: bool = False,
         clock=time.monotonic,
         listener: CaptureListener | None = None,
+        hand_tracker=None,
     ):
         self.writer = writer
-        self.capturer = Capturer(writer, roi=roi, input_style=input_style, extractor=extractor, save_full_frame=save_full_frame)
+        self.capturer = Capturer(writer, roi=roi, input_style=input_style, extractor=extractor, save_full_frame=save_full_frame,
+                                 locate=locate, hand_tracker=hand_tracker)
+        self.capturer.stills = stills
         self.burst_clock = BurstClock(burst_fps)
         self.countdown_s = float(countdown_s)
         self.listener = listener or CaptureListener()
@@ -82,7 +91,8 @@ class CaptureController:
         self.current_class: str | None = None
         self.session_saves: list[SavedImage] = []  # what Undo takes back, newest last
         self.frame_bgr: np.ndarray | None = None
-        self.image_bgr: np.ndarray | None = None
+        self.shot = Shot(None)  # what the newest frame would save
+        self.no_hand_skips = 0  # shots due with no hand in view, this session
         self.state = IDLE
         self._held = False
         self._countdown_end = 0.0
@@ -96,8 +106,31 @@ class CaptureController:
     @mirror.setter
     def mirror(self, on: bool) -> None:
         """Recorded in the manifest's source column; the stream does the flipping."""
+        changed = hasattr(self, "_mirror") and bool(on) != self._mirror
         self._mirror = bool(on)
         self.capturer.source_name = f"{self._source_name} (mirrored)" if self._mirror else self._source_name
+        if changed:
+            self.capturer.reset()  # the followed hand is on the other side now
+
+    @property
+    def image_bgr(self) -> np.ndarray | None:
+        """What the newest frame would save; None when nothing would (see `capturer.skip_reason`)."""
+        return self.shot.image_bgr
+
+    @property
+    def locate(self) -> str:
+        """"auto": save the hand found anywhere in the frame; "off": the box (silhouettes always use the box)."""
+        return self.capturer.locate
+
+    @locate.setter
+    def locate(self, mode: str) -> None:
+        self.capturer.locate = mode
+        self.capturer.reset()
+        self._look_again()
+
+    def _look_again(self) -> None:
+        if self.frame_bgr is not None:
+            self.shot = self.capturer.look(self.frame_bgr)
 
     @property
     def roi(self) -> RegionOfInterest:
@@ -111,8 +144,7 @@ class CaptureController:
         if reset:
             # The background was of the old box; a silhouette against it would be noise.
             extractor.reset()
-        if self.frame_bgr is not None:
-            self.image_bgr = self.capturer.image_for(self.frame_bgr)
+        self._look_again()
         return reset
 
     @property
@@ -122,6 +154,7 @@ class CaptureController:
     @input_style.setter
     def input_style(self, style: str) -> None:
         self.capturer.input_style = style
+        self._look_again()
 
     @property
     def has_background(self) -> bool:
@@ -143,10 +176,15 @@ class CaptureController:
     def style_hint(self) -> str:
         """One line on what is saved and, for silhouettes, what to do next."""
         if self.input_style != "silhouette":
+            if self.capturer.locating:
+                return ("The hand is found anywhere in the picture and its square crop (15 % margin) is saved, "
+                        "with its landmarks, as the app sees it; frames with no hand are skipped.")
             return "The colour crop inside the box is saved, as the app sees it."
+        # A silhouette needs a background of the same place, so it is always cut from the box.
+        style = "Silhouette, from the box (finding the hand is off for silhouettes)" if self.locate == "auto" else "Silhouette"
         if not self.has_background:
-            return "Silhouette: take your hand out of the box and press B to capture the background."
-        return "Silhouette: white hand on black is saved. R resets the background."
+            return f"{style}: take your hand out of the box and press B to capture the background."
+        return f"{style}: white hand on black is saved. R resets the background."
 
     # -- classes --------------------------------------------------------------------------------
 
@@ -210,7 +248,7 @@ class CaptureController:
     def process(self, frame_bgr: np.ndarray) -> CaptureView:
         """One streamed frame: keep it, shoot if a shot is due, and say what to show."""
         self.frame_bgr = frame_bgr
-        self.image_bgr = self.capturer.image_for(frame_bgr)
+        self.shot = self.capturer.look(frame_bgr)
         now = self._clock()
         countdown_left = None
         if self.state == COUNTDOWN:
@@ -222,7 +260,7 @@ class CaptureController:
                     self._set_state(IDLE)  # a tap: the one shot is taken
         elif self.state == RECORDING:
             self._shoot(now)
-        return CaptureView(frame_bgr, self.image_bgr, self.state == RECORDING, countdown_left)
+        return CaptureView(frame_bgr, self.image_bgr, self.state == RECORDING, countdown_left, self.shot)
 
     def _start_recording(self, now: float) -> None:
         self._set_state(RECORDING)
@@ -233,13 +271,15 @@ class CaptureController:
         if self.frame_bgr is None or self.current_class is None or not self.burst_clock.due(now):
             return
         try:
-            saved = self.capturer.capture(self.frame_bgr, self.current_class, self.image_bgr)
+            saved = self.capturer.capture(self.frame_bgr, self.current_class, self.shot)
         except DatasetWriteError as exc:
             self.stop()
             self._report_error(str(exc))
             return
         if saved is None:
-            self.listener.on_skipped(self.capturer.skip_reason)
+            if self.shot.reason == NO_HAND:
+                self.no_hand_skips += 1
+            self.listener.on_skipped(self.shot.reason)
             return
         self.session_saves.append(saved)
         self.listener.on_saved(saved, self.image_bgr)

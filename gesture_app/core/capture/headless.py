@@ -9,7 +9,7 @@ from models.atomic_files import interrupts_deferred
 
 from ..sources import FrameSource
 from ..stream import FAILED, FRAME, INTERRUPTED, StreamControl, newest_frames
-from .capturer import Capturer
+from .capturer import NO_HAND, Capturer
 from .errors import DatasetWriteError
 
 logger = logging.getLogger(__name__)
@@ -19,7 +19,8 @@ logger = logging.getLogger(__name__)
 class CaptureSummary:
     saved: int = 0
     frames: int = 0
-    skipped: int = 0          # frames due for a shot with nothing to save (too little hand)
+    skipped: int = 0          # frames due for a shot with nothing to save (no hand found, or too little hand)
+    no_hand: int = 0          # ... of which: no hand found (locate auto)
     source_error: str = ""    # the source broke: why
     write_error: str = ""     # saving broke (disk full, ...): why; what was saved before is intact
     interrupted: bool = False  # stopped by Ctrl+C; `saved` counts every image that was saved
@@ -30,8 +31,10 @@ def run_capture_headless(source: FrameSource, capturer: Capturer, class_name: st
     """Save the crop of every `every`-th frame into `class_name` until `count` are saved or the source ends.
 
     For silhouettes the first frame is taken as the background: there is nobody to press B.
+    With the capturer locating hands, a due frame with no hand is skipped and counted.
     """
     summary = CaptureSummary()
+    capturer.reset(stills=getattr(source, "stills", False))  # a folder's photos are unrelated: no tracking across them
     frames = newest_frames(source, StreamControl(mirror=mirror, give_up_after=1))
     try:
         for event in frames:
@@ -58,6 +61,8 @@ def run_capture_headless(source: FrameSource, capturer: Capturer, class_name: st
                     break
                 if saved is None:
                     summary.skipped += 1
+                    if capturer.skip_reason == NO_HAND:
+                        summary.no_hand += 1
                     continue
                 summary.saved += 1
             if summary.saved >= count:

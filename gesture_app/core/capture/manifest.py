@@ -17,12 +17,16 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from models.atomic_files import atomic_write, exclusive_lock
-from models.dataset_rules import MANIFEST_FIELDS, MANIFEST_NAME
+from models.dataset_rules import MANIFEST_FIELDS as BASE_FIELDS
+from models.dataset_rules import MANIFEST_LANDMARKS_FIELD, MANIFEST_NAME
 from models.images import is_image_file
 
 logger = logging.getLogger(__name__)
 
 LOCK_NAME = ".gesture-capture.lock"
+# The columns this tool writes: the dataset rules' fields, then their optional landmarks column
+# (a manifest without it is rewritten with it, empty, when the folder is opened).
+MANIFEST_FIELDS = (*BASE_FIELDS, MANIFEST_LANDMARKS_FIELD)
 # Hidden, so training (which reads class folders) never mistakes full frames for a class.
 FULL_FRAMES_DIR = ".full-frames"
 
@@ -38,6 +42,7 @@ class SavedImage:
     region: str = ""
     input_style: str = ""
     full_frame_path: Path | None = None
+    landmarks: str = ""  # the manifest's landmarks cell (models.dataset_rules.format_landmarks); "" not recorded
 
 
 @dataclass
@@ -84,11 +89,13 @@ class Manifest:
             "region": saved.region,
             "input_style": saved.input_style,
             "full_frame": self.relative(saved.full_frame_path) if saved.full_frame_path else "",
+            MANIFEST_LANDMARKS_FIELD: saved.landmarks,
         }
 
     def saved_image(self, row: dict[str, str]) -> SavedImage:
         full_frame = self.root / row["full_frame"] if row["full_frame"] else None
-        return SavedImage(self.root / row["file"], row["class"], row["time"], row["source"], row["region"], row["input_style"], full_frame)
+        return SavedImage(self.root / row["file"], row["class"], row["time"], row["source"], row["region"], row["input_style"], full_frame,
+                          row.get(MANIFEST_LANDMARKS_FIELD, ""))
 
     def read(self) -> list[dict[str, str]]:
         """The rows, under the lock."""
@@ -117,15 +124,17 @@ class Manifest:
         records = list(csv.reader(io.StringIO(text)))
         rows, damaged = [], 0
         torn = bool(text) and not text.endswith(("\n", "\r"))
+        # A manifest from before the landmarks column has rows of the base fields only.
+        columns = BASE_FIELDS if records and tuple(records[0]) == BASE_FIELDS else MANIFEST_FIELDS
         for number, fields in enumerate(records[1:], start=2):
             if torn and number == len(records):
                 fields = fields[:-1]
                 damaged += 1
-            elif len(fields) != len(MANIFEST_FIELDS):
+            elif len(fields) != len(columns):
                 damaged += 1
-                if len(fields) > len(MANIFEST_FIELDS):
+                if len(fields) > len(columns):
                     continue
-            row = dict(zip(MANIFEST_FIELDS, fields))
+            row = dict(zip(columns, fields))
             if row.get("file"):
                 rows.append({key: row.get(key) or "" for key in MANIFEST_FIELDS})
         return rows, damaged
@@ -202,11 +211,13 @@ class Manifest:
                 kept.append({
                     "file": relative, "class": class_name, "time": stamp.isoformat(timespec="milliseconds"),
                     "source": "found on disk", "region": "", "input_style": "", "full_frame": "",
+                    MANIFEST_LANDMARKS_FIELD: "",
                 })
                 seen.add(relative)
                 report.rows_added += 1
         self._match_full_frames(kept, full_frames, report)
-        if report.changed or (rows and not self.header_ok()) or (kept and not rows):
+        # An older header (without the landmarks column) is replaced before a row is appended under it.
+        if report.changed or (self.path.exists() and not self.header_ok()) or (kept and not rows):
             self.rewrite(kept)
 
     def _match_full_frames(self, rows: list[dict[str, str]], full_frames, report: ReconcileReport) -> None:

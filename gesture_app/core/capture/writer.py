@@ -107,7 +107,7 @@ class DatasetWriter:
         return buffer.tobytes()
 
     def save(self, class_name: str, image_bgr: np.ndarray, *, source: str = "", region: str = "", input_style: str = "colour",
-             full_frame_bgr: np.ndarray | None = None) -> SavedImage:
+             full_frame_bgr: np.ndarray | None = None, landmarks: str = "") -> SavedImage:
         """Write one image (and optionally its full frame) and its manifest row, or nothing at all.
 
         Raises DatasetWriteError with a message for the user on a full disk, missing permission or
@@ -145,7 +145,7 @@ class DatasetWriter:
                     for path in placed:
                         fsync_directory(path.parent)
                     saved = SavedImage(placed[0], class_name, stamp.isoformat(timespec="milliseconds"), source, region, input_style,
-                                       placed[1] if frame_data is not None else None)
+                                       placed[1] if frame_data is not None else None, landmarks)
                     self.manifest.append(self.manifest.row_for(saved))  # the whole row or nothing
                     committed = True
                 finally:
