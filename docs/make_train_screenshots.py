@@ -144,7 +144,8 @@ def main() -> int:
         # gesture-app on the exported bundle: what "Open in gesture-app" starts, with a screenshot.
         # The demo also shows stop and yo, which this three-class bundle was never taught (it reads them
         # as the nearest gesture it knows); the app gets the demo's frames of the three taught ones.
-        frames = Path(tempfile.mkdtemp(prefix="taught-frames-"))
+        frames = Path(tempfile.mkdtemp(prefix="taught-")) / ("demo-" + "-".join(CLASSES))
+        frames.mkdir()
         write_demo_frames(frames, CLASSES)
         subprocess.run([sys.executable, "-m", "gesture_app.cli", "--model", str(exported), "--source", str(frames),
                         "--loop", "--screenshot", str(options.out / "train-4-app.png"), "--quit-after-frames", "40"],

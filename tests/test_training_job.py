@@ -162,3 +162,22 @@ def test_the_open_model_dialog_lists_recent_bundles_by_title(qtbot, tmp_path):
     assert dialog.list.currentRow() == offset  # the newest recent bundle is preselected
     dialog.choose(offset + 1)
     assert dialog.chosen_path == (tmp_path / "old" / "bundle").resolve()
+
+
+def test_class_counts_show_the_first_target_then_550_and_weak_classes_stand_out(qtbot):
+    from gesture_app.qt.capture_widgets import ClassTable
+
+    table = ClassTable(550, first_target=30)
+    qtbot.addWidget(table)
+    for name, count in (("a", 12), ("b", 40), ("c", 600)):
+        table.add(name, count)
+    assert [table.rows[n].progress.text() for n in "abc"] == ["12 / 30", "40 / 550", "600 / 550"]
+    assert table.rows["a"].progress.maximum() == 30 and table.rows["b"].progress.maximum() == 550
+    table.show_accuracy("a", 1, 4)   # weak
+    table.show_accuracy("b", 8, 10)  # so-so
+    table.show_accuracy("c", 10, 10)
+    assert table.rows["a"].accuracy.text() == "25% 1/4" and "#c03030" in table.rows["a"].accuracy.styleSheet()
+    assert "#f0c040" in table.rows["b"].accuracy.styleSheet() and "record more" in table.rows["b"].accuracy.toolTip()
+    assert table.rows["c"].accuracy.styleSheet() == "" and table.rows["c"].accuracy.text() == "100% 10/10"
+    table.clear_accuracy()
+    assert table.rows["a"].accuracy.text() == ""
