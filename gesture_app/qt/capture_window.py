@@ -793,7 +793,7 @@ class CaptureWindow(QMainWindow):
         # The app's own pipeline: find the hands anywhere, classify each, smooth, threshold.
         self.pipeline = GesturePipeline(None, roi=self.controller.roi, mirrored=self.controller.mirror)
         self.try_slot = FrameSlot()
-        self.inference_worker = InferenceWorker(self.pipeline, self.try_slot, device="cpu", parent=self)
+        self.inference_worker = InferenceWorker(self.pipeline, self.try_slot, parent=self)
         self.inference_worker.prediction_ready.connect(self._on_prediction_ready)
         self.inference_worker.model_failed.connect(lambda path, message: self.on_error(f"Cannot try {path}: {message}"))
         self.inference_worker.start()
@@ -823,11 +823,17 @@ class CaptureWindow(QMainWindow):
         read = prediction is not None and (prediction.classified or prediction.no_hand)
         stats = OverlayStats(
             display_fps=self._display_rate.rate, inference_fps=self._inference_rate.rate if read else None,
-            latency_ms=prediction.latency_ms if read else None, device="CPU, " + self.pipeline.classifier.runtime
-            if self.pipeline is not None and self.pipeline.classifier is not None else "",
+            latency_ms=prediction.latency_ms if read else None, device=self._try_it_device(),
             model=self.trained_title, message="loading model…" if loading else "trying it (Y: stop)",
         )
         return draw_overlay(canvas_bgr, prediction, None, stats, landmarks=True)
+
+    def _try_it_device(self) -> str:
+        classifier = self.pipeline.classifier if self.pipeline is not None else None
+        if classifier is None:
+            return ""
+        device = self.inference_worker.device_name if self.inference_worker is not None else ""
+        return f"{device or 'CPU'}, {classifier.runtime}"
 
     def export_bundle(self, folder: str | Path | None = None) -> Path | None:
         """Copy the trained bundle into a folder the user picks; returns the exported bundle's path."""
