@@ -181,3 +181,13 @@ def test_class_counts_show_the_first_target_then_550_and_weak_classes_stand_out(
     assert table.rows["c"].accuracy.styleSheet() == "" and table.rows["c"].accuracy.text() == "100% 10/10"
     table.clear_accuracy()
     assert table.rows["a"].accuracy.text() == ""
+
+
+def test_a_combined_bundle_is_scored_by_its_fusion_per_class():
+    description = {"classes": ["a", "b"], "fusion": {"test_metrics": {"accuracy": 0.75, "count": 8,
+                                                                      "confusion_matrix": [[4, 0], [2, 2]]}}}
+    cnn_test = {"accuracy": 0.5, "per_class": {"a": {"recall": 0.5, "support": 4}, "b": {"recall": 0.5, "support": 4}}}
+    accuracy, count, per_class, _ = read_test_scores({"test": training_job._fused_test_metrics(description, cnn_test)},
+                                                     ["a", "b"])
+    assert accuracy == 0.75 and count == 8
+    assert per_class == {"a": ClassScore(4, 4), "b": ClassScore(2, 4)}

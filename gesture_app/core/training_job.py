@@ -197,6 +197,19 @@ def read_test_scores(metrics: dict, classes) -> tuple[float | None, int, dict[st
     return test.get("accuracy"), int(test.get("count") or sum(s.count for s in per_class.values())), per_class, no_hand
 
 
+def _fused_test_metrics(description: dict, cnn_test: dict) -> dict:
+    """The fusion's test figures from a combined bundle's bundle.json, per class from its confusion matrix
+    (rows = true class) over the CNN run's per-class test counts (the same split: combine checks it)."""
+    fusion = (description.get("fusion") or {}).get("test_metrics") or {}
+    matrix = fusion.get("confusion_matrix") or []
+    per_class = {}
+    for index, name in enumerate(description.get("classes", [])):
+        support = ((cnn_test.get("per_class") or {}).get(name) or {}).get("support") or 0
+        correct = matrix[index][index] if index < len(matrix) else 0
+        per_class[name] = {"recall": correct / support if support else 0.0, "support": support}
+    return {**cnn_test, **fusion, "per_class": per_class}
+
+
 @dataclass(frozen=True)
 class JobStatus:
     state: str                 # running, done, failed, cancelled
@@ -211,7 +224,7 @@ class JobStatus:
         return self.state != RUNNING
 
     def describe(self) -> str:
-        """'Landmark head (1 of 1): schedule 430/1,720 steps, 12 s left' and the like."""
+        """'CNN (compact) (1 of 3): training 430/1,720 steps' and the like (the bar shows the time left)."""
         where = f"{self.title[0].upper()}{self.title[1:]}" + (f" ({self.step + 1} of {self.steps})" if self.steps > 1 else "")
         if self.state == DONE:
             return "Trained."
@@ -370,10 +383,8 @@ class TrainingJob:
         copy_bundle(source, target)
         _prune(self.runs / BUNDLES_DIR_NAME, KEEP_BUNDLES)
         metrics = json.loads((self.runs / step.run / "metrics.json").read_text(encoding="utf-8"))
-        if step.bundle != f"{step.run}/bundle":  # a combined bundle: its fused figures are in bundle.json
-            fusion = description.get("fusion", {}).get("test_metrics")
-            if fusion:
-                metrics = {"test": {**metrics.get("test", {}), **fusion}}
+        if step.bundle != f"{step.run}/bundle":  # a combined bundle: what the app shows is the fusion's
+            metrics = {"test": _fused_test_metrics(description, metrics.get("test", {}))}
         accuracy, count, per_class, no_hand = read_test_scores(metrics, description["classes"])
         seconds = self._clock() - self.started_at if self.started_at is not None else 0.0
         return TrainedBundle(target, accuracy, count, per_class, no_hand, seconds)
