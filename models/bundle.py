@@ -4,7 +4,9 @@
       model.keras      the CNN (Keras native format), when the bundle has one
       landmarks.keras  the landmark head (models/landmark_head.py), when the bundle has one
       bundle.json      classes; "heads": which of the two it holds, each head's file and test
-                       metrics; for the CNN its input size and style, preprocessing (mean/std);
+                       metrics; for the CNN its input size and style, preprocessing (mean/std),
+                       and "crop": how its training images were cut around the hand (the app cuts
+                       found hands the same way; models.hands.CropStyle);
                        for the landmark head its feature set; "fusion": the rule and its test
                        metrics; provenance
 
@@ -26,6 +28,7 @@ import numpy as np
 
 from .atomic_files import atomic_directory, atomic_write_text
 from .fusion import fuse
+from .hands.crops import SQUARE, CropStyle
 from .hands.localiser import MIN_PRESENCE
 from .landmark_features import FEATURES_VERSION, check_features, feature_count
 from .preprocess import Preprocessing
@@ -41,6 +44,9 @@ HEADS = ("cnn", "landmarks")
 # Landmarks of a hand the localiser is less sure of than its own threshold are not used (it returns
 # no hand below it, so this only matters for hands found some other way).
 MIN_HAND_PRESENCE = MIN_PRESENCE
+# Bundles written before "crop" existed: the padded square the app always cut, which is what the
+# capture tool's images are; a bundle trained on other crops says so (the default model: "tight").
+LEGACY_CROP = SQUARE
 
 
 class BundleError(ValueError):
@@ -102,6 +108,11 @@ class Bundle:
     def input_style(self) -> str:
         # A landmark-only bundle reads the hand's landmarks from the colour frame.
         return self.preprocessing.input_style if self.preprocessing is not None else "colour"
+
+    @property
+    def crop(self) -> CropStyle:
+        """How the CNN's training images were cut around the hand (bundle.json "crop"; LEGACY_CROP without it)."""
+        return crop_style_of(self.description)
 
     def head_metrics(self, head: str) -> dict | None:
         """A head's (or "fusion"'s) test metrics as bundle.json records them, or None."""
@@ -216,7 +227,14 @@ def _without_optimizer(model):
     return clone
 
 
-def describe(classes, preprocessing: Preprocessing, provenance: dict, backbone: str) -> dict:
+def crop_style_of(description: dict) -> CropStyle:
+    """bundle.json's "crop" as a CropStyle; LEGACY_CROP for a bundle written before the key existed."""
+    entry = description.get("crop")
+    return LEGACY_CROP if entry is None else CropStyle.from_dict(entry)
+
+
+def describe(classes, preprocessing: Preprocessing, provenance: dict, backbone: str,
+             crop: CropStyle = SQUARE) -> dict:
     # input_size is written once, at the top (bundles before this kept a second copy inside
     # "preprocessing"; `load_bundle` reads the top one, so both kinds load).
     settings = {key: value for key, value in preprocessing.to_dict().items() if key != "input_size"}
@@ -230,6 +248,7 @@ def describe(classes, preprocessing: Preprocessing, provenance: dict, backbone: 
         "input_style": preprocessing.input_style,
         "backbone": backbone,
         "preprocessing": settings,
+        "crop": crop.to_dict(),
         "provenance": provenance,
     }
 
@@ -295,12 +314,16 @@ def add_landmark_head(cnn_bundle: str | Path, landmark_bundle: str | Path, out: 
     return out
 
 
-def save_bundle(model, path: str | Path, classes, preprocessing: Preprocessing, provenance: dict, backbone: str) -> Path:
-    """Write a bundle folder atomically: built in a staging folder beside it, then moved into place."""
+def save_bundle(model, path: str | Path, classes, preprocessing: Preprocessing, provenance: dict, backbone: str,
+                crop: CropStyle = SQUARE) -> Path:
+    """Write a bundle folder atomically: built in a staging folder beside it, then moved into place.
+
+    crop: how the training images were cut around the hand (the app cuts found hands the same way).
+    """
     path = Path(path)
     with atomic_directory(path) as staging:
         _without_optimizer(model).save(staging / MODEL_FILE)
-        description = describe(classes, preprocessing, provenance, backbone)
+        description = describe(classes, preprocessing, provenance, backbone, crop)
         (staging / DESCRIPTION_FILE).write_text(json.dumps(description, indent=2) + "\n")
     return path
 
@@ -353,6 +376,12 @@ def read_description(path: str | Path) -> dict:
     for name, entry in _heads_of(description).items():
         default = MODEL_FILE if name == "cnn" else LANDMARK_MODEL_FILE
         _check_inside(path, entry.get("model_file", default) if isinstance(entry, dict) else None, f"heads.{name}.model_file")
+    if "crop" in description:
+        try:
+            crop_style_of(description)
+        except (AttributeError, TypeError, ValueError) as exc:
+            raise BundleError(f"{file}: bad 'crop' ({exc}); give {{\"style\": \"square\"}} or "
+                              f"{{\"style\": \"tight\", \"margins\": [left, top, right, bottom]}}.") from exc
     tflite = description.get("tflite")
     if tflite is not None:
         if not isinstance(tflite, dict) or "file" not in tflite:

@@ -43,6 +43,15 @@ def _rgb_array(image: Image.Image) -> np.ndarray:
     return np.asarray(image.convert("RGB"), dtype=np.uint8)
 
 
+def image_size(path: str | Path) -> tuple[int, int]:
+    """(width, height) from the file's header, without decoding it (before any EXIF rotation)."""
+    try:
+        with Image.open(path) as image:
+            return image.size
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise UnreadableImageError(path, str(exc)) from exc
+
+
 def read_image_bgr(path: str | Path) -> np.ndarray:
     """Decode an image file to an (H, W, 3) BGR uint8 array.
 

@@ -13,7 +13,7 @@ from gesture_app.core.capture.capturer import NO_BACKGROUND
 from gesture_app.core.roi import DEFAULT_ROI
 from gesture_app.core.silhouette import SilhouetteExtractor
 from models.dataset_rules import MANIFEST_LANDMARKS_FIELD, parse_landmarks
-from models.hands import CROP_PAD, HandLocaliser, hand_crop_bgr, pixel_box, square_crop_box
+from models.hands import CROP_PAD, SQUARE, HandLocaliser, crop_for, pixel_box, square_crop_box
 from models.images import read_image_bgr
 from hands_helpers import CLIP_PHOTO, moving_video, read_test_image
 from training.landmark_data import image_landmarks
@@ -54,7 +54,8 @@ def test_locate_on_saves_the_hands_padded_square(tmp_path, localiser, hand_frame
     x0, y0, x1, y1 = pixel_box(hand.crop_box_xyxy)
     assert (x0, y0, x1, y1) == pixel_box(square_crop_box(hand.landmarks_px))  # the training crops' padding
     assert x1 - x0 == y1 - y0 and (x1 - x0) < min(hand_frame.shape[:2]) / 2  # a square around the hand, not the box
-    np.testing.assert_array_equal(read_image_bgr(saved.path), hand_crop_bgr(hand_frame, hand.crop_box_xyxy))
+    # The app's crop function, in the style gesture-train records for a captured folder.
+    np.testing.assert_array_equal(read_image_bgr(saved.path), crop_for(hand_frame, hand, SQUARE))
     height, width = hand_frame.shape[:2]
     assert saved.region == f"{x0} {y0} {x1} {y1} of {width}x{height}"
     assert (x0, y0, x1, y1) != DEFAULT_ROI.to_pixels(hand_frame.shape)

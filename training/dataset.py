@@ -20,8 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from models.dataset_rules import MIN_IMAGES_PER_CLASS, SPLIT_FOLDER_NAMES, SPLITS, split_counts
-from models.images import UnreadableImageError, is_image_file, read_image_bgr
+from models.dataset_rules import MANIFEST_NAME, MIN_IMAGES_PER_CLASS, SPLIT_FOLDER_NAMES, SPLITS, split_counts
+from models.hands import SQUARE, CropStyle
+from models.images import UnreadableImageError, image_size, is_image_file, read_image_bgr
 from models.preprocess import Preprocessing
 
 from .progress import Progress
@@ -30,6 +31,9 @@ log = logging.getLogger(__name__)
 
 # What `gesture-train evaluate --split` and `robustness --split` accept.
 SPLIT_CHOICES = ("auto", "all", *SPLITS)
+# crop_style_for: training images whose median longer/shorter side is at most this are square crops.
+SQUARE_ASPECT = 1.1
+ASPECT_SAMPLE = 200  # images whose headers are read to measure it
 
 
 class DatasetError(ValueError):
@@ -340,3 +344,27 @@ def count_images(root: str | Path) -> dict[str, int]:
     """{class: image files} of a per-class folder (listed, not decoded)."""
     report = ScanReport()
     return {name: len(_list_images(folder, report)) for name, folder in _class_folders(Path(root), None).items()}
+
+
+def crop_style_for(dataset: Dataset) -> CropStyle:
+    """How the dataset's images were cut around the hand, for bundle.json's "crop" (the app cuts found hands alike).
+
+    A folder with the capture tool's manifest.csv holds its padded squares: "square". Any other
+    folder: its training images' median aspect ratio (longer side / shorter, up to ASPECT_SAMPLE
+    headers read) says: about square (at most SQUARE_ASPECT) is "square"; longer is "tight", crops
+    cut to the hand's own shape like HaGRID's, with HaGRID's margins around the landmarks.
+    """
+    if (dataset.root / MANIFEST_NAME).is_file():
+        return SQUARE
+    paths = dataset.splits["train"].paths
+    step = max(1, len(paths) // ASPECT_SAMPLE)
+    ratios = []
+    for path in paths[::step]:
+        try:
+            width, height = image_size(path)
+        except UnreadableImageError:
+            continue
+        ratios.append(max(width, height) / max(1, min(width, height)))
+    if not ratios or float(np.median(ratios)) <= SQUARE_ASPECT:
+        return SQUARE
+    return CropStyle.tight()

@@ -1,8 +1,9 @@
 """`gesture-train evaluate --locate`: score full-frame photos the way the app sees them.
 
 Each photo: find the hands (`models.hands.HandLocaliser.find`, up to `max_hands`, as the app does
-on a folder of stills), cut each hand's padded square (`models.hands.hand_crop_bgr`, the app's
-crop), classify it with both of the bundle's heads (`Bundle.predict_hand`, the app's call) and
+on a folder of stills), cut each hand as the bundle's CNN was trained (`models.hands.crop_for` with
+`bundle.crop`: the padded square or the landmarks' tight box; the app's crop), classify it with
+both of the bundle's heads (`Bundle.predict_hand`, the app's call) and
 keep the most confident hand, as the app's label does. A photo where no hand is found is its
 own outcome, "no hand": counted wrong in the accuracy, and reported beside it.
 """
@@ -30,11 +31,11 @@ LOG_EVERY = 200  # photos between progress lines
 
 def read_photo(bundle: Bundle, localiser, image_bgr: np.ndarray):
     """The most confident hand's `HeadProbs` (each head and fused) in a full frame, or None when no hand is found."""
-    from models.hands import hand_crop_bgr
+    from models.hands import crop_for
 
     best = None
     for hand in localiser.find(image_bgr):
-        crop_bgr = hand_crop_bgr(image_bgr, hand.crop_box_xyxy) if bundle.has_cnn else None
+        crop_bgr = crop_for(image_bgr, hand, bundle.crop) if bundle.has_cnn else None
         heads = bundle.predict_hand(crop_bgr, hand)
         if heads.fused is not None and (best is None or float(np.max(heads.fused)) > float(np.max(best.fused))):
             best = heads
@@ -82,7 +83,7 @@ def evaluate_located(bundle: Bundle, data: str | Path, split: str = "auto", seed
     metrics["no_hand_per_class"] = {name: int((no_hand & (labels_array == i)).sum()) for i, name in enumerate(classes)}
     metrics["no_hand_rate"] = float(no_hand.mean())
     metrics.update(data=str(data), split=split, model=str(bundle.path), located=True, max_hands=max_hands,
-                   skipped_unreadable=len(report.unreadable))
+                   crop=bundle.crop.to_dict(), skipped_unreadable=len(report.unreadable))
     return metrics
 
 

@@ -38,7 +38,7 @@ from models.schedule import RunSpec, resolve_runs
 
 from . import reports
 from .augment import evaluation_dataset, resolve_augment_on, training_dataset
-from .dataset import Dataset, load_dataset
+from .dataset import Dataset, crop_style_for, load_dataset
 from .device_augment import device_trainer
 from .devices import LOCAL, Distribution, make_distribution, set_mixed_precision
 from .evaluate import predict_probs
@@ -310,7 +310,7 @@ def train_run(spec: RunSpec, dataset: Dataset, preprocessing: Preprocessing, con
                           distribution)
         if chief:
             save_bundle(model, bundle_dir, dataset.classes, preprocessing, _provenance(spec, config, dataset),
-                        spec.backbone)
+                        spec.backbone, crop_style_for(dataset))
     if not chief:
         shutil.rmtree(run_dir, ignore_errors=True)
         return None

@@ -2,7 +2,9 @@
 
 A classifier is anything with `classes`, `input_style`, `name` and one per-hand call,
 `classify(crop_bgr, hand) -> models.bundle.HeadProbs` (the CNN's probabilities on the crop, the
-landmark head's on the hand's landmarks, and `models.fusion.fuse` of the two).
+landmark head's on the hand's landmarks, and `models.fusion.fuse` of the two), and optionally
+`crop`: how its training images were cut around the hand (a models.hands.CropStyle; without it,
+the padded square).
 `BundleClassifier` is the real one; tests use fakes without TensorFlow.
 """
 
@@ -25,6 +27,7 @@ class BundleClassifier:
         self.bundle = bundle
         self.classes = tuple(bundle.classes)
         self.input_style = bundle.input_style
+        self.crop = bundle.crop  # found hands are cut the way its training images were
         # Every bundle folder is called "bundle": name it by its run, data and date instead.
         self.name = bundle_title(bundle.description, bundle.path)
 

@@ -1,12 +1,13 @@
 """Finding the hands the pipeline classifies (no Qt here): the localiser, its modes, and each hand's box over time.
 
     tracker = HandTracker(max_hands=2)
-    found = tracker.locate(frame_bgr, "auto", roi_box, stills=False, mirrored=False)  # list[FoundHand]
+    found = tracker.locate(frame_bgr, "auto", roi_box, stills=False, mirrored=False, crop=bundle.crop)
 
 - "auto": hands anywhere in the frame. On video the localiser tracks them (one landmark pass a
   frame per hand; palm detection for new hands every NEW_HAND_EVERY frames, and at once when no
-  hand is followed), and each hand's box is smoothed (models.hands.BoxSmoother), so the square the
-  classifier sees follows the hand without jittering.
+  hand is followed), and each hand's box is smoothed (models.hands.BoxSmoother), so the crop the
+  classifier sees follows the hand without jittering. The box is cut as the classifier's training
+  images were (`crop`, a models.hands.CropStyle: the padded square, or the landmarks' tight box).
 - "off": the user's box, as it is; the localiser only says whether a hand is in it (its presence
   score) and where its landmarks are.
 - stills (a folder of unrelated photos): every frame is looked at afresh, nothing carried over.
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from models.hands import BoxSmoother, Hand, HandLocaliser
+from models.hands import SQUARE, BoxSmoother, CropStyle, Hand, HandLocaliser
 from models.hands.regions import iou_xyxy
 
 LOCATE_CHOICES = ("auto", "off")
@@ -47,7 +48,7 @@ def persons_handedness(mediapipe_label: str, mirrored: bool) -> str:
 @dataclass(frozen=True, eq=False)
 class FoundHand:
     hand: Hand  # as the localiser returned it (frame pixels, MediaPipe's own handedness label)
-    box_xyxy: tuple[float, float, float, float]  # what the classifier sees: auto: the smoothed square; off: the user's box
+    box_xyxy: tuple[float, float, float, float]  # what the classifier sees: auto: the smoothed crop box; off: the user's box
     handedness: str  # the person's own hand, corrected for an unmirrored frame
     track_id: int  # the same while the same hand is followed
 
@@ -77,6 +78,7 @@ class HandTracker:
         self._next_id = 0
         self._frames_followed = 0
         self._last_mode: str | None = None
+        self._last_crop: CropStyle = SQUARE
 
     @property
     def localiser(self):
@@ -97,13 +99,16 @@ class HandTracker:
         self._frames_followed = 0
 
     def locate(self, frame_bgr: np.ndarray, mode: str, roi_box_xyxy, *, stills: bool = False, mirrored: bool = False,
-               timestamp_s: float | None = None) -> list[FoundHand]:
-        """The hands to classify in this frame, most present first; [] when there is none."""
+               timestamp_s: float | None = None, crop: CropStyle = SQUARE) -> list[FoundHand]:
+        """The hands to classify in this frame, most present first; [] when there is none.
+
+        crop: how "auto" cuts each hand's box (the classifier's training crops).
+        """
         if mode not in LOCATE_CHOICES:
             raise ValueError(f"locate mode {mode!r}; use one of {', '.join(LOCATE_CHOICES)}.")
-        if mode != self._last_mode:
-            self.reset()  # the followed hands of one mode mean nothing to the other
-            self._last_mode = mode
+        if mode != self._last_mode or crop != self._last_crop:
+            self.reset()  # the followed hands (and boxes) of one mode or crop mean nothing to the other
+            self._last_mode, self._last_crop = mode, crop
         localiser = self.localiser
         if mode == "off":
             hand = (localiser.find_in_region(frame_bgr, roi_box_xyxy) if stills
@@ -117,17 +122,17 @@ class HandTracker:
             hands = localiser.track(frame_bgr, look_for_new=look)
         if stills:
             self._tracks = []  # an unrelated photo: no history, a new track for every hand
-        found = self._follow(hands, mode, roi_box_xyxy, stills, timestamp_s)
+        found = self._follow(hands, mode, roi_box_xyxy, stills, timestamp_s, crop)
         self._frames_followed = self._frames_followed + 1 if found else 0
         return [FoundHand(hand, box, persons_handedness(hand.handedness, mirrored), track_id)
                 for hand, box, track_id in found]
 
-    def _follow(self, hands: list[Hand], mode: str, roi_box_xyxy, stills: bool, timestamp_s):
+    def _follow(self, hands: list[Hand], mode: str, roi_box_xyxy, stills: bool, timestamp_s, crop: CropStyle):
         """[(hand, box, track id)]: each hand matched to the followed hand it overlaps most, boxes smoothed."""
         unmatched = list(self._tracks)
         tracks, found = [], []
         for hand in hands:
-            raw_box = hand.crop_box_xyxy
+            raw_box = crop.box_for(hand.landmarks_px)
             best = max(unmatched, key=lambda t: iou_xyxy(t.last_box, raw_box), default=None)
             if best is None or iou_xyxy(best.last_box, raw_box) < SAME_TRACK_IOU:
                 best = _Track(self._next_id, raw_box)

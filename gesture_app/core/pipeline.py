@@ -8,10 +8,11 @@ Settings changed from another thread (threshold, smoothing, locate, ROI, mirrori
 capture) take effect on the next frame; the localiser and the background subtractor are only
 ever touched by the thread calling `process`.
 
-`locate`: "auto" finds up to `max_hands` hands anywhere in the frame and classifies each hand's
-padded square; "off" classifies the user's box, with "no hand" from the localiser's presence
-score on the box; None finds no hands at all and classifies the box whatever is in it (silhouette
-models always work this way; tests use it on generated frames).
+`locate`: "auto" finds up to `max_hands` hands anywhere in the frame and classifies each hand cut
+as the classifier's training images were (`models.hands.crop_for` with its `crop`, a CropStyle;
+the padded square for a classifier without one); "off" classifies the user's box, with "no hand"
+from the localiser's presence score on the box; None finds no hands at all and classifies the box
+whatever is in it (silhouette models always work this way; tests use it on generated frames).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from models.classes import CLASS_NAMES
-from models.hands import hand_crop_bgr, pixel_box
+from models.hands import SQUARE, crop_for, pixel_box
 
 from .locate import DEFAULT_LOCATE, DEFAULT_MAX_HANDS, LOCATE_CHOICES, FoundHand, HandTracker
 from .prediction import (
@@ -169,12 +170,14 @@ class GesturePipeline:
         roi_box = roi.to_pixels(frame_bgr.shape)
         if classifier.input_style == "silhouette":
             return self._process_silhouette(frame_bgr, classifier, roi_box, start, frame_index)
+        crop = getattr(classifier, "crop", SQUARE)  # how its training images were cut around the hand
         if locate is None:
             found = [None]
             timings = {}
         else:
             found = self.hands.locate(frame_bgr, locate, roi_box, stills=self.stills, mirrored=self._mirrored,
-                                      timestamp_s=time.perf_counter() if timestamp_s is None else timestamp_s)
+                                      timestamp_s=time.perf_counter() if timestamp_s is None else timestamp_s,
+                                      crop=crop)
             timings = {"localise": (time.perf_counter() - start) * 1000.0}
             if not found:
                 self._smoothers.clear()  # a hand that comes back starts afresh; nothing fires meanwhile
@@ -187,8 +190,8 @@ class GesturePipeline:
                 box = roi_box
                 crop_bgr = frame_bgr[box[1]:box[3], box[0]:box[2]]  # the user's box, as it always was
             else:
-                box = pixel_box(item.box_xyxy)
-                crop_bgr = hand_crop_bgr(frame_bgr, box)
+                box = pixel_box(item.box_xyxy)  # the crop's box for this hand, smoothed on video
+                crop_bgr = crop_for(frame_bgr, item.hand, crop, box)
             views.append(ModelView(crop_bgr, box))
             heads.append(classifier.classify(crop_bgr, item.hand if item is not None else None))
         post_start = time.perf_counter()

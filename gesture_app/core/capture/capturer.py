@@ -1,8 +1,9 @@
 """Frame -> the image to save -> the dataset: the one capture path the window and headless mode share (no Qt here).
 
-With `locate="auto"` (colour style) the saved image is the found hand's square crop, padded as the
-app's and training's crops are (`models.hands.hand_crop_bgr` on `Hand.crop_box_xyxy`), and its
-manifest row carries the hand's landmarks in that crop; a frame with no hand saves nothing. With
+With `locate="auto"` (colour style) the saved image is the found hand's padded square
+(`models.hands.crop_for` with the "square" CropStyle, the crop the app cuts for a bundle trained on
+such images), and its manifest row carries the hand's landmarks in that crop; a frame with no hand
+saves nothing. With
 `locate="off"`, and always for silhouettes (which are cut from the box against its background, as
 the app classifies them), the fixed box is saved as before and the landmarks cell stays empty
 (`gesture-train` then finds them once and caches them).
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from models.dataset_rules import format_landmarks
-from models.hands import hand_crop_bgr, pixel_box
+from models.hands import SQUARE, crop_for, pixel_box
 from models.preprocess import INPUT_STYLES
 
 from ..locate import LOCATE_CHOICES, HandTracker
@@ -26,6 +27,10 @@ from .writer import DatasetWriter
 NO_BACKGROUND = "no background yet: keep your hand out of the box and capture the background (B)"
 TOO_LITTLE_HAND = "too little hand in the box"
 NO_HAND = "no hand in view"
+# How the capture tool cuts a found hand: gesture-train records this style in bundle.json's "crop"
+# for a folder with the capture tool's manifest (training/dataset.py crop_style_for), so the app
+# cuts hands for a model trained on these images the same way.
+CAPTURE_CROP = SQUARE
 
 
 def format_region(box_xyxy, frame_shape) -> str:
@@ -41,7 +46,7 @@ def format_region(box_xyxy, frame_shape) -> str:
 
 
 def landmarks_in_crop(landmarks_px: np.ndarray, crop_box) -> np.ndarray:
-    """(21, 3) frame pixels -> (21, 3) normalised to the crop `hand_crop_bgr` cuts for `crop_box`.
+    """(21, 3) frame pixels -> (21, 3) normalised to the crop `models.hands.crop_for` cuts for `crop_box`.
 
     x / width and y / height of the crop from its top-left pixel, z / width: the manifest's format
     (models/dataset_rules.py), so `ManifestLandmarks.to_pixels` gives back the points in the saved image.
@@ -130,16 +135,17 @@ class Capturer:
         return self.look(frame_bgr).image_bgr
 
     def _find_hand(self, frame_bgr: np.ndarray) -> Shot:
-        found = self.hand_tracker.locate(frame_bgr, "auto", self.roi.to_pixels(frame_bgr.shape), stills=self.stills)
+        found = self.hand_tracker.locate(frame_bgr, "auto", self.roi.to_pixels(frame_bgr.shape), stills=self.stills,
+                                         crop=CAPTURE_CROP)
         if not found:
             return Shot(None, reason=NO_HAND)
         hand = found[0].hand
-        # The hand's own square, not the smoothed one the preview follows: the saved image and its
-        # landmarks are this frame's hand exactly, as training's crops of stills are.
-        crop_box = pixel_box(hand.crop_box_xyxy)
+        # The hand's own square in this frame, not the smoothed one the preview follows: the saved
+        # image and its landmarks are this frame's hand exactly.
+        crop_box = pixel_box(CAPTURE_CROP.box_for(hand.landmarks_px))
         points = landmarks_in_crop(hand.landmarks_px, crop_box)
         return Shot(
-            hand_crop_bgr(frame_bgr, crop_box),
+            crop_for(frame_bgr, hand, CAPTURE_CROP, crop_box),
             region=format_region(crop_box, frame_bgr.shape),
             # MediaPipe's label of the frame the crop was cut from, kept as given (the manifest's rule).
             landmarks=format_landmarks(points, hand.handedness),
