@@ -34,6 +34,8 @@ keys in the window:
   Ctrl+Z undo the last capture · Delete remove the selected thumbnail
   L find the hand anywhere (on) or save the box (off) · K skeleton
   B capture the background · R reset it (silhouette style) · M mirror · Esc stop recording
+  T train the landmark head on what was recorded (gesture-train --data OUT --out OUT/.runs --runs landmarks)
+  Y try the trained bundle live with gesture-app's overlay
   with L off, drag in the preview to move the box (a click alone does not), scroll to resize it,
   0 or Home (or a double-click) reset the box to where it started (--roi)
 """

@@ -16,6 +16,14 @@ TEST_DATA = Path(__file__).resolve().parent / "data"
 HAND_CROPS = TEST_DATA / "hand-crops"  # 6 real photographs per class (see ATTRIBUTION.md there)
 
 
+@pytest.fixture(autouse=True)
+def user_config_dir(tmp_path_factory, monkeypatch) -> Path:
+    """Each test's own settings folder (the recent-bundles list), never the user's."""
+    folder = tmp_path_factory.mktemp("config")
+    monkeypatch.setenv("GESTURE_CONFIG_DIR", str(folder))
+    return folder
+
+
 @pytest.fixture(scope="session")
 def hand_crops() -> Path:
     return HAND_CROPS

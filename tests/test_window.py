@@ -215,7 +215,12 @@ def test_window_loads_a_real_bundle_and_classifies(qtbot, make_window, tiny_bund
     qtbot.waitUntil(lambda: window.last_prediction is not None and window.last_prediction.classified, timeout=WAIT_MS)
     prediction = window.last_prediction
     assert prediction.probs.sum() == pytest.approx(1.0, abs=1e-3) and prediction.label != NO_GESTURE
-    assert window.device_name.startswith("CPU") and window.model_name.startswith("bundle")
+    # Named by its run (bundle.json), not by its folder, which gesture-train always calls "bundle".
+    assert window.device_name.startswith("CPU") and window.model_name == "tiny-test"
+    assert window.windowTitle() == "Gesture recognition — tiny-test"
+    from gesture_app.core.bundles import RecentBundles
+
+    assert [entry.path for entry in RecentBundles().entries()] == [tiny_bundle.resolve()]
     assert window.banner_text == ""
 
 

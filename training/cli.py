@@ -24,7 +24,9 @@ import errno
 import json
 import logging
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 
 import tomllib
@@ -38,6 +40,7 @@ from models.schedule import SCHEDULE
 from .augment import AUGMENT_ON_CHOICES
 from .dataset import SPLIT_CHOICES
 from .devices import DISTRIBUTE_CHOICES
+from .progress import report_progress_to
 
 log = logging.getLogger("gesture-train")
 
@@ -122,6 +125,12 @@ def _add_verbosity(p) -> None:
                    help="log details, TensorFlow's and OpenCV's own messages, and the traceback of an error")
 
 
+def _add_progress_file(p) -> None:
+    p.add_argument("--progress-file", type=Path, metavar="PATH",
+                   help="also write the progress (stage, done/total, time left, last log line, final state) as JSON "
+                   "to PATH, replaced a few times a second, for another program to show (gesture-capture's Train)")
+
+
 def _add_train(commands) -> _Parser:
     p = commands.add_parser(
         "train",
@@ -174,6 +183,7 @@ def _add_train(commands) -> _Parser:
     p.add_argument("--distribute", choices=DISTRIBUTE_CHOICES, default="none",
                    help="tf.distribute strategy: mirrored (all GPUs here) or multi-worker (machines listed in TF_CONFIG)")
     p.add_argument("--tensorboard", action="store_true", help="also write TensorBoard logs to RUNS/<run>/tensorboard")
+    _add_progress_file(p)
     _add_verbosity(p)
     p.set_defaults(run=_run_train, output_flag="--out", retry=", then run the same command with --resume to continue")
     return p
@@ -284,6 +294,7 @@ def _add_combine(commands) -> None:
     p.add_argument("--landmarks", required=True, type=Path, metavar="BUNDLE", help="bundle holding the landmark head (RUNS/landmarks/bundle)")
     p.add_argument("--out", required=True, type=Path, metavar="BUNDLE", help="the combined bundle's folder (may be --cnn, updated in place)")
     p.add_argument("--data", type=Path, help="the training data (default: the folder recorded in the CNN bundle)")
+    _add_progress_file(p)
     _add_verbosity(p)
     p.set_defaults(run=_run_combine, output_flag="--out")
 
@@ -632,6 +643,36 @@ def main(argv: list[str] | None = None) -> int:
         log.error("error: %s", exc)
         return 2
     _setup_logging(args.quiet, args.verbose)
+    reporter = report_progress_to(getattr(args, "progress_file", None))
+    code = 1
+    try:
+        with _sigterm_as_interrupt():
+            code = _run_command(args)
+    finally:
+        if reporter is not None:
+            reporter.finish(code)
+    return code
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """A terminate request (a window's Cancel, a job scheduler) stops like Ctrl+C: finished epochs are
+    kept, temporaries removed, and the run can resume."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run_command(args) -> int:
     # The user gets one line saying what to do; the traceback only with -v.
     try:
         with _log_above_progress_bars():

@@ -196,7 +196,7 @@ def _no_hand_report(dataset: Dataset, landmarks: dict[str, ImageLandmarks], run_
 
 def train_landmark_run(spec: RunSpec, config, dataset: Dataset | None = None) -> dict:
     """Train the landmark head on the dataset's train split and write its run folder; returns its metrics."""
-    from .runner import EpochLogger, TrainingError, _prepare_run_dir, _provenance, _run_config
+    from .runner import EpochLogger, StepProgress, TrainingError, _prepare_run_dir, _provenance, _run_config, _skip_steps
 
     try:
         check_landmark_augmentation(spec.extra_augmentation)
@@ -205,6 +205,7 @@ def train_landmark_run(spec: RunSpec, config, dataset: Dataset | None = None) ->
     run_dir = config.out / spec.name
     if _prepare_run_dir(run_dir, config) == "done":
         log.info("%s: already complete, skipping (metrics in %s)", spec.name, run_dir / "metrics.json")
+        _skip_steps(spec, spec.epochs)
         return json.loads((run_dir / "metrics.json").read_text())
     started = time.perf_counter()
     if dataset is None:
@@ -229,7 +230,7 @@ def train_landmark_run(spec: RunSpec, config, dataset: Dataset | None = None) ->
     model, _ = fit_landmark_head(
         spec, train.points_px[train.found], train.handedness[train.found], train_labels[train.found], len(classes),
         val=(val.points_px[val.found], val.handedness[val.found], val_labels[val.found]), seed=config.seed,
-        callbacks=[keras.callbacks.CSVLogger(str(run_dir / "history.csv")), EpochLogger(spec)],
+        callbacks=[keras.callbacks.CSVLogger(str(run_dir / "history.csv")), EpochLogger(spec), StepProgress(spec)],
     )
     fit_seconds = time.perf_counter() - fit_started
     provenance = _provenance(spec, config, dataset)

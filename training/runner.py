@@ -580,7 +580,16 @@ def train_schedule(config: TrainConfig) -> dict[str, dict]:
 def _train_landmark_runs(specs: list[RunSpec], config: TrainConfig) -> dict[str, dict]:
     from .landmark_run import train_landmark_run
 
-    results = {spec.name: train_landmark_run(spec, config) for spec in specs}
+    # Their own step count with the time left, as the image runs' schedule has (the progress bar, the
+    # epoch lines, and --progress-file for the capture window's Train button).
+    schedule = Progress(sum(spec.epochs * spec.steps_per_epoch for spec in specs), "schedule", "step", lines=False,
+                        position=0)
+    token = _SCHEDULE.set(schedule)
+    try:
+        results = {spec.name: train_landmark_run(spec, config) for spec in specs}
+    finally:
+        _SCHEDULE.reset(token)
+        schedule.close()
     if results:
         log.info("Summary of all runs: %s", reports.write_summary(config.out, _all_run_names(config.out)))
     return results

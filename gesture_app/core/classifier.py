@@ -17,6 +17,8 @@ import numpy as np
 from models import Bundle, BundleError, load_bundle
 from models.bundle import HeadProbs
 
+from .bundles import bundle_title
+
 
 class BundleClassifier:
     """A loaded model bundle: a CNN, a landmark head or both, fused as the bundle says."""
@@ -26,9 +28,8 @@ class BundleClassifier:
         self.classes = tuple(bundle.classes)
         self.input_style = bundle.input_style
         self.crop = bundle.crop  # found hands are cut the way its training images were
-        provenance = bundle.description.get("provenance") or {}
-        run = provenance.get("run") if isinstance(provenance, dict) else None
-        self.name = f"{bundle.path.name} ({run})" if run and run != bundle.path.name else bundle.path.name
+        # Every bundle folder is called "bundle": name it by its run, data and date instead.
+        self.name = bundle_title(bundle.description, bundle.path)
 
     @property
     def heads(self) -> tuple[str, ...]:

@@ -1,4 +1,5 @@
-"""The capture window's two lists: the classes with their counts, and the strip of the last captures."""
+"""The capture window's two lists: the classes with their counts (and, once trained, their test accuracy),
+and the strip of the last captures."""
 
 from __future__ import annotations
 
@@ -16,8 +17,13 @@ from .image import bgr_to_qimage
 THUMB_SIZE = 72
 
 
+# A class's test accuracy below these is shown as weak (red) or so-so (amber).
+WEAK_ACCURACY = 0.7
+FAIR_ACCURACY = 0.9
+
+
 class _ClassRow:
-    """The widgets of one class: its select button, progress against the target and split line."""
+    """The widgets of one class: its select button, progress against the target, split line and test accuracy."""
 
     def __init__(self, name: str, target: int):
         self.name = name
@@ -28,19 +34,27 @@ class _ClassRow:
         self.button.setStyleSheet("QPushButton:checked { background: #2f6db5; color: white; font-weight: bold; }")
         self.progress = QProgressBar()
         self.progress.setRange(0, target)
-        self.progress.setMinimumWidth(120)
+        self.progress.setMinimumWidth(100)
         self.split = QLabel()
         self.split.setToolTip("How this class's images divide into train · val · test")
+        self.accuracy = QLabel("")
+        self.accuracy.setMinimumWidth(70)
 
 
 class ClassTable(QWidget):
-    """One row per class: a select button (keys 1–9), the count against the target, how training will split it."""
+    """One row per class: a select button (keys 1–9), the count against the target, how training will split it,
+    and after a training its accuracy on the held-out test images.
+
+    The count is shown against `first_target` (what the landmark head needs to be useful) until the
+    class has that many, then against `target` (the documented 550 of the full schedule).
+    """
 
     class_clicked = Signal(str)
 
-    def __init__(self, target: int, parent=None):
+    def __init__(self, target: int, first_target: int | None = None, parent=None):
         super().__init__(parent)
         self.target = target
+        self.first_target = first_target if first_target is not None and first_target < target else None
         self.rows: dict[str, _ClassRow] = {}
         self._group = QButtonGroup(self)
         self._group.setExclusive(True)
@@ -48,7 +62,7 @@ class ClassTable(QWidget):
         self._grid = QGridLayout(self)
         self._grid.setContentsMargins(0, 0, 0, 0)
         self._grid.setColumnStretch(1, 1)
-        for column, title in enumerate(("class", "images", "train · val · test")):
+        for column, title in enumerate(("class", "images", "split", "test acc")):
             header = QLabel(title)
             header.setStyleSheet("color: gray;")
             self._grid.addWidget(header, 0, column)
@@ -64,6 +78,7 @@ class ClassTable(QWidget):
         self._grid.addWidget(row.button, index + 1, 0)  # row 0 holds the headers
         self._grid.addWidget(row.progress, index + 1, 1)
         self._grid.addWidget(row.split, index + 1, 2)
+        self._grid.addWidget(row.accuracy, index + 1, 3)
         self.show_count(name, count)
 
     def select(self, name: str) -> None:
@@ -71,12 +86,50 @@ class ClassTable(QWidget):
 
     def show_count(self, name: str, count: int) -> None:
         row = self.rows[name]
-        row.progress.setValue(min(count, self.target))
-        row.progress.setFormat(f"{count} / {self.target}")
+        first = self.first_target
+        if first is not None and count < first:
+            row.progress.setRange(0, first)
+            row.progress.setValue(count)
+            row.progress.setFormat(f"{count} / {first}")
+            row.progress.setToolTip(f"{first} images a class are a first target: enough for the landmark head "
+                                    f"(Train). The full schedule's documented target is {self.target}.")
+        else:
+            row.progress.setRange(0, self.target)
+            row.progress.setValue(min(count, self.target))
+            row.progress.setFormat(f"{count} / {self.target}")
+            row.progress.setToolTip(f"The documented target for the full schedule: {self.target} a class.")
         parts = split_counts(count)
-        row.split.setText(f"{parts['train']} · {parts['val']} · {parts['test']}")
+        row.split.setText(f"{parts['train']}·{parts['val']}·{parts['test']}")
         done = count >= self.target
-        row.progress.setStyleSheet("QProgressBar::chunk { background: #3a9d3a; }" if done else "")
+        first_done = first is not None and count >= first
+        chunk = "#3a9d3a" if done else "#8cc48c" if first_done else None
+        row.progress.setStyleSheet(f"QProgressBar {{ text-align: center; }} QProgressBar::chunk {{ background: {chunk}; }}"
+                                   if chunk else "")
+
+    def show_accuracy(self, name: str, correct: int | None, count: int | None) -> None:
+        """A class's accuracy on the last training's held-out test images; None clears it (a class not trained)."""
+        row = self.rows[name]
+        if correct is None or not count:
+            row.accuracy.setText("–" if correct is not None else "")
+            row.accuracy.setStyleSheet("")
+            row.accuracy.setToolTip("Not in the last training's test split." if correct is not None else "")
+            return
+        accuracy = correct / count
+        row.accuracy.setText(f"{accuracy * 100:.0f}% {correct}/{count}")
+        weak = accuracy < WEAK_ACCURACY
+        fair = accuracy < FAIR_ACCURACY
+        row.accuracy.setStyleSheet("color: white; background: #c03030; font-weight: bold; padding: 0 3px;" if weak else
+                                   "color: black; background: #f0c040; padding: 0 3px;" if fair else "")
+        row.accuracy.setToolTip(
+            f"{correct} of the {count} held-out test images of {name!r} were recognised by the last training "
+            "(images it never trained on; a photo where no hand was found counts as wrong)."
+            + (" Weak: record more of this gesture (other angles, distances, light) and train again." if fair else "")
+            + (" So few test images make this a rough figure." if count < 10 else "")
+        )
+
+    def clear_accuracy(self) -> None:
+        for name in self.rows:
+            self.show_accuracy(name, None, None)
 
     def _on_button_clicked(self, button) -> None:
         for name, row in self.rows.items():

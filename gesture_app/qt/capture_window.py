@@ -3,11 +3,18 @@
 A CaptureWorker plays the source through the core's stream loop into a one-frame slot; a timer
 shows the newest frame and hands it to the controller, which decides when to save. This module
 only lays out widgets, shows the controller's state and turns keys and buttons into calls.
+
+Train runs `gesture-train` in a child process (`core.training_job`; polled on a timer, as frames
+are); Try it runs the trained bundle through the app's own pipeline and overlay on an
+InferenceWorker, beside recording.
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
+import sys
+import threading
 import time
 from pathlib import Path
 
@@ -17,15 +24,17 @@ from PySide6.QtGui import QKeySequence, QPixmap
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
+    QFileDialog,
     QComboBox,
     QDoubleSpinBox,
-    QFormLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QMainWindow,
+    QMessageBox,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -36,15 +45,23 @@ from models.dataset_rules import TARGET_PER_CLASS, ClassNameError, split_counts
 from models.images import UnreadableImageError, read_image_bgr
 from models.preprocess import INPUT_STYLES
 
+from ..core.bundles import RecentBundles, title_of
 from ..core.capture import NO_HAND, RECORDING, CaptureController, CaptureView, DatasetWriter, SavedImage, draw_capture_overlay
 from ..core.frame_slot import FrameSlot
+from ..core import training_job
+from ..core.overlay import OverlayStats, draw_overlay
+from ..core.pipeline import GesturePipeline
+from ..core.prediction import Prediction
+from ..core.rates import RateMeter
 from ..core.roi import DEFAULT_ROI, RegionOfInterest
 from ..core.stream import ENDED, FRAME, StreamControl, stream_frames
+from ..core.training_job import FIRST_TARGET, TrainedBundle, TrainingJob
 from .capture_widgets import ClassTable, RecentStrip
 from .env import use_pyside_plugins
 from .image import bgr_to_qimage
+from .train_panel import TrainPanel
 from .video_view import VideoView
-from .workers import CaptureWorker
+from .workers import CaptureWorker, InferenceWorker
 
 # Importing cv2 pointed Qt at OpenCV's own plugins; undo that before any QApplication exists.
 use_pyside_plugins()
@@ -53,6 +70,13 @@ logger = logging.getLogger(__name__)
 
 RECORD_LABEL = "● Record (hold Space)"
 RECORDING_LABEL = "■ Recording… (release to stop)"
+
+
+def _warm_up_keras() -> None:
+    """Import Keras on a background thread while gesture-train works, so that Try it opens the new bundle
+    at once instead of spending seconds on the import then (the app loads bundles through Keras)."""
+    if "keras" not in sys.modules:
+        threading.Thread(target=importlib.import_module, args=("keras",), name="warm-up keras", daemon=True).start()
 
 
 def _no_focus(*widgets) -> None:
@@ -71,6 +95,8 @@ class CaptureWindow(QMainWindow):
     class_selected = Signal(str)
     error_occurred = Signal(str)  # a message for the user; recording has stopped
     source_ended = Signal()
+    training_finished = Signal(str)  # the job's final state: done, failed or cancelled
+    prediction_shown = Signal(object)  # a Try it Prediction drawn on the preview
 
     def __init__(
         self,
@@ -91,6 +117,7 @@ class CaptureWindow(QMainWindow):
         skeleton: bool = True,
         notice: str = "",
         recent_size: int = 12,
+        train_args: tuple[str, ...] = (),
         clock=time.monotonic,
         parent: QWidget | None = None,
     ):
@@ -112,6 +139,24 @@ class CaptureWindow(QMainWindow):
         self.slot = FrameSlot()
         self._shown_index = -1
         self._source_failing = False  # a failure not yet followed by frames: an end after it is a give-up
+        # Training and Try it.
+        self.runs = training_job.runs_dir(writer.root)
+        self.train_args = tuple(train_args)  # added to the landmark run's command line (tests make it tiny)
+        self.training: TrainingJob | None = None
+        self.trained: TrainedBundle | None = None
+        self.trained_title = ""
+        self.exported: Path | None = None
+        self.recent_bundles = RecentBundles()
+        self.try_it = False
+        self.pipeline: GesturePipeline | None = None
+        self.inference_worker: InferenceWorker | None = None
+        self.try_slot = FrameSlot()  # what Try it classifies: every frame the preview shows
+        self.last_prediction: Prediction | None = None
+        self.last_canvas_bgr: np.ndarray | None = None  # the preview as last drawn
+        self._display_rate = RateMeter()
+        self._inference_rate = RateMeter()
+        self._train_pressed_at: float | None = None
+        self.train_to_try_s: float | None = None  # Train pressed -> first prediction of the new bundle shown
 
         self.setWindowTitle(f"gesture-capture — {writer.root}")
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
@@ -124,6 +169,7 @@ class CaptureWindow(QMainWindow):
         if first is not None:
             self.select_class(first)
         self._update_style_hint()
+        self._update_train_buttons()
         self._show_opened_message()
         if notice:
             self.notice_banner.setText(notice)
@@ -137,6 +183,7 @@ class CaptureWindow(QMainWindow):
     def _build_ui(self, input_style: str, burst_fps: float, save_full_frame: bool, recent_size: int) -> None:
         right = QVBoxLayout()
         right.addWidget(self._build_classes_box())
+        right.addWidget(self._build_train_box())
         right.addWidget(self._build_recording_box(burst_fps, save_full_frame))
         right.addWidget(self._build_style_box(input_style))
         self.folder_label = QLabel(f"Dataset: {self.writer.root}")
@@ -146,12 +193,19 @@ class CaptureWindow(QMainWindow):
         right.addStretch(1)
         right_widget = QWidget()
         right_widget.setLayout(right)
-        right_widget.setFixedWidth(400)
+        # Scrolls on a small screen rather than squeezing the buttons.
+        right_scroll = QScrollArea()
+        right_scroll.setWidget(right_widget)
+        right_scroll.setWidgetResizable(True)
+        right_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        right_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        right_scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        right_scroll.setFixedWidth(460)
 
         central = QWidget()
         layout = QHBoxLayout(central)
         layout.addLayout(self._build_preview_column(recent_size), 1)
-        layout.addWidget(right_widget)
+        layout.addWidget(right_scroll)
         self.setCentralWidget(central)
         self.resize(1240, 760)
 
@@ -196,7 +250,7 @@ class CaptureWindow(QMainWindow):
 
     def _build_classes_box(self) -> QGroupBox:
         """The classes with counts and splits, and the field that adds one."""
-        self.class_table = ClassTable(self.target)
+        self.class_table = ClassTable(self.target, FIRST_TARGET)
         self.class_table.class_clicked.connect(self.select_class)
         self.new_class = QLineEdit()
         self.new_class.setPlaceholderText("new class name")
@@ -214,7 +268,8 @@ class CaptureWindow(QMainWindow):
         self.class_message.setStyleSheet("color: #c03030;")
         self.class_message.hide()
         split = " · ".join(f"{part} {count}" for part, count in split_counts(self.target).items())
-        targets_note = QLabel(f"Target {self.target} per class ({split}).")
+        targets_note = QLabel(f"First target {FIRST_TARGET} a class (enough to Train the landmark head), "
+                              f"then {self.target} for the full schedule ({split}).")
         targets_note.setWordWrap(True)
         layout = QVBoxLayout()
         layout.addWidget(targets_note)
@@ -224,6 +279,19 @@ class CaptureWindow(QMainWindow):
         box = QGroupBox("Classes (keys 1–9)")
         box.setLayout(layout)
         return box
+
+    def _build_train_box(self) -> QGroupBox:
+        """Train (T), Cancel, the CNN offer, Try it (Y), Export and Open in gesture-app."""
+        self.train_panel = TrainPanel()
+        self.train_panel.train_button.clicked.connect(self.train)
+        self.train_panel.cancel_button.clicked.connect(self.cancel_training)
+        self.train_panel.cnn_button.clicked.connect(self.train_cnn)
+        self.train_panel.try_button.toggled.connect(self.set_try_it)
+        self.train_panel.export_button.clicked.connect(lambda: self.export_bundle())
+        self.train_panel.open_app_button.clicked.connect(lambda: self.open_in_app())
+        self._job_timer = QTimer(self)
+        self._job_timer.timeout.connect(self._on_job_tick)
+        return self.train_panel
 
     def _build_recording_box(self, burst_fps: float, save_full_frame: bool) -> QGroupBox:
         """Record (hold), the burst rate, the countdown, full frames and mirroring."""
@@ -253,12 +321,18 @@ class CaptureWindow(QMainWindow):
         self.full_frame_check.setChecked(save_full_frame)
         self.full_frame_check.toggled.connect(self._on_full_frame_toggled)
         _no_focus(self.record_button, self.mirror_check, self.full_frame_check)
-        form = QFormLayout()
-        form.addRow(self.record_button)
-        form.addRow("Burst rate", self.fps_spin)
-        form.addRow("Countdown", self.countdown_spin)
-        form.addRow(self.full_frame_check)
-        form.addRow(self.mirror_check)
+        timing = QHBoxLayout()
+        timing.addWidget(QLabel("Burst"))
+        timing.addWidget(self.fps_spin, 1)
+        timing.addWidget(QLabel("Countdown"))
+        timing.addWidget(self.countdown_spin)
+        checks = QHBoxLayout()
+        checks.addWidget(self.full_frame_check)
+        checks.addWidget(self.mirror_check)
+        form = QVBoxLayout()
+        form.addWidget(self.record_button)
+        form.addLayout(timing)
+        form.addLayout(checks)
         box = QGroupBox("Recording")
         box.setLayout(form)
         return box
@@ -278,7 +352,7 @@ class CaptureWindow(QMainWindow):
         background_row.addWidget(self.background_button, 1)
         background_row.addWidget(self.reset_background_button)
         self.crop_preview = QLabel()
-        self.crop_preview.setFixedSize(128, 128)
+        self.crop_preview.setFixedSize(96, 96)
         self.crop_preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.crop_preview.setStyleSheet("background: #202020; color: #c0c0c0;")
         self.style_hint = QLabel()
@@ -355,6 +429,7 @@ class CaptureWindow(QMainWindow):
         self.error_banner.hide()
         self._add_thumbnail(saved, image_bgr)
         self.class_table.show_count(saved.class_name, self.writer.count(saved.class_name))
+        self._update_train_buttons()
         self.statusBar().showMessage(f"Saved {saved.path.name}", 1500)
         self.image_saved.emit(saved)
 
@@ -362,6 +437,7 @@ class CaptureWindow(QMainWindow):
         self.recent.remove(saved)
         if saved.class_name in self.class_table.rows:
             self.class_table.show_count(saved.class_name, self.writer.count(saved.class_name))
+        self._update_train_buttons()
         self.statusBar().showMessage(f"Deleted {Path(saved.path).name}", 3000)
         self.image_deleted.emit(saved)
 
@@ -434,6 +510,19 @@ class CaptureWindow(QMainWindow):
                 logger.warning("capture thread did not stop in time")
             self.capture_worker = None
 
+    def shutdown(self) -> None:
+        """The window is going: stop the source, Try it's worker and a training under way (it can be resumed)."""
+        self.stop()
+        if self.training is not None and self.training.running:
+            self.training.cancel()
+            self.training.wait(timeout=training_job.CANCEL_GRACE_S + 2)
+            self._job_timer.stop()
+        if self.inference_worker is not None:
+            self.try_slot.close()
+            if not self.inference_worker.stop():
+                logger.warning("inference thread did not stop in time")
+            self.inference_worker = None
+
     def _on_display_tick(self) -> None:
         index, frame_bgr = self.slot.newest()
         if frame_bgr is not None and index != self._shown_index:
@@ -461,17 +550,21 @@ class CaptureWindow(QMainWindow):
     def process_frame(self, frame_bgr: np.ndarray) -> None:
         """Show one streamed frame; while recording the controller saves its crop when a shot is due."""
         self.frames_shown += 1
+        if self.try_it:
+            self.try_slot.put(frame_bgr)  # Try it's worker takes the newest, dropping what it cannot keep up with
         self._show(self.controller.process(frame_bgr))
 
     def _show(self, view: CaptureView) -> None:
         shot = view.shot
         locating = self.controller.capturer.locating
+        hand = shot if shot is not None and not self.try_it else None  # Try it's overlay draws the hand itself
         canvas_bgr = draw_capture_overlay(
             view.frame_bgr, None if locating else self.controller.roi, recording=view.recording, countdown_s=view.countdown_s,
-            box_xyxy=shot.box_xyxy if shot is not None else None,
-            landmarks_px=shot.landmarks_px if shot is not None and self.show_skeleton else None,
+            box_xyxy=hand.box_xyxy if hand is not None else None,
+            landmarks_px=hand.landmarks_px if hand is not None and self.show_skeleton else None,
             message=NO_HAND if shot is not None and shot.reason == NO_HAND else "",
         )
+        canvas_bgr = self.last_canvas_bgr = self._draw_try_it(canvas_bgr)
         self.preview.set_image(bgr_to_qimage(canvas_bgr))
         if view.image_bgr is not None:
             crop = QPixmap.fromImage(bgr_to_qimage(view.image_bgr))
@@ -555,6 +648,8 @@ class CaptureWindow(QMainWindow):
         """Flip the picture left-right before the crop (in the stream, as gesture-app --mirror does)."""
         self.controller.mirror = on
         self.mirror_check.setChecked(self.controller.mirror)
+        if self.pipeline is not None:
+            self.pipeline.mirrored = self.controller.mirror  # which hand is which
         if self.capture_worker is not None:
             self.capture_worker.control.mirror = self.controller.mirror
 
@@ -588,6 +683,207 @@ class CaptureWindow(QMainWindow):
     def _on_full_frame_toggled(self, checked: bool) -> None:
         self.controller.capturer.save_full_frame = checked
 
+    # -- train, try it, export ------------------------------------------------------------------
+
+    def _update_train_buttons(self) -> None:
+        counts = self.counts()
+        running = self.training is not None and self.training.running
+        why_not = training_job.why_not_trainable(counts)
+        self.train_panel.train_button.setEnabled(not running and why_not is None)
+        self.train_panel.train_button.setToolTip(why_not or "Train the landmark head on what has been recorded (seconds to "
+                                                 "a minute, in the background; the window stays live).")
+        if not running:
+            self.train_panel.set_cnn_offer(training_job.cnn_offered(counts), resume=training_job.unfinished_cnn_run(self.runs))
+        ready = self.trained is not None
+        self.train_panel.try_button.setEnabled(ready)
+        self.train_panel.export_button.setEnabled(ready)
+        self.train_panel.open_app_button.setEnabled(ready)
+        if not running and self.trained is None:
+            classes = training_job.trainable_classes(counts) or self.controller.classes
+            self.train_panel.command_label.setText(training_job.landmark_steps(self.writer.root, classes, self.runs)[0].command_line())
+
+    def train(self) -> bool:
+        """Train the landmark head on what has been recorded, in the background; False when it cannot start."""
+        return self._start_job(lambda classes: training_job.landmark_steps(self.writer.root, classes, self.runs, self.train_args))
+
+    def train_cnn(self) -> bool:
+        """The longer job: the compact CNN (resumed when an earlier one was interrupted), the landmark head, combined.
+
+        It trains on a snapshot of the images recorded so far, so recording can go on meanwhile."""
+        snapshot = training_job.cnn_snapshot(self.runs) if training_job.unfinished_cnn_run(self.runs) else None
+
+        def steps(classes):
+            if snapshot is not None:  # the images (and classes) the interrupted run was training on
+                classes = sorted(p.name for p in snapshot.iterdir() if p.is_dir())
+            data = snapshot or training_job.snapshot_dataset(self.writer.root, classes, self.runs)
+            return training_job.cnn_steps(data, classes, self.runs, resume=snapshot is not None, extra=self.train_args)
+
+        return self._start_job(steps)
+
+    def _start_job(self, make_steps) -> bool:
+        if self.training is not None and self.training.running:
+            self.statusBar().showMessage("A training is already running; Cancel it first.", 4000)
+            return False
+        counts = self.counts()
+        why_not = training_job.why_not_trainable(counts)
+        if why_not is not None:
+            self.train_panel.status.setText(why_not)
+            self.statusBar().showMessage(why_not, 6000)
+            return False
+        steps = make_steps(training_job.trainable_classes(counts))
+        self.training = TrainingJob(steps, self.runs)
+        try:
+            self.training.start()
+        except OSError as exc:
+            self.training = None
+            self.on_error(f"Could not start gesture-train ({exc}); check that {self.runs} is writable.")
+            return False
+        self._train_pressed_at = time.monotonic()
+        self.train_to_try_s = None
+        _warm_up_keras()
+        self.train_panel.command_label.setText("\n".join(step.command_line() for step in steps))
+        self.train_panel.set_running(True)
+        self.train_panel.show_status(self.training.status())
+        self._update_train_buttons()
+        self._job_timer.start(200)
+        left_out = sorted(set(self.controller.classes) - set(training_job.trainable_classes(counts)))
+        note = f" ({', '.join(left_out)} left out: fewer than 3 images)" if left_out else ""
+        self.statusBar().showMessage(f"Training in the background{note}; keep recording if you like.", 6000)
+        return True
+
+    def cancel_training(self) -> None:
+        """Stop the training under way: gesture-train stops as on Ctrl+C; no bundle is half written."""
+        if self.training is not None and self.training.running:
+            self.training.cancel()
+            self.train_panel.status.setText("Cancelling…")
+
+    def _on_job_tick(self) -> None:
+        job = self.training
+        if job is None:
+            self._job_timer.stop()
+            return
+        status = job.poll()
+        self.train_panel.show_status(status)
+        if not status.finished:
+            return
+        self._job_timer.stop()
+        self.train_panel.set_running(False)
+        if status.state == "done" and job.result is not None:
+            self._on_trained(job.result)
+        elif status.state == "failed":
+            self.statusBar().showMessage(f"Training failed: {status.message} (the full output is in {job.log_file}).", 15000)
+        self._update_train_buttons()
+        self.training_finished.emit(status.state)
+
+    def _on_trained(self, result: TrainedBundle) -> None:
+        self.trained = result
+        self.trained_title = title_of(result.path)
+        self.recent_bundles.add(result.path)
+        self.class_table.clear_accuracy()
+        for name, score in result.per_class.items():
+            if name in self.class_table.rows:
+                self.class_table.show_accuracy(name, score.correct, score.count)
+        accuracy = f"{result.accuracy * 100:.0f} %" if result.accuracy is not None else "–"
+        no_hand = f", no hand found in {result.no_hand}" if result.no_hand else ""
+        self.train_panel.bundle_label.setText(
+            f"<b>{self.trained_title}</b><br>test accuracy {accuracy} on {result.test_images} held-out images{no_hand}; "
+            f"trained in {result.seconds:.0f} s"
+        )
+        self.train_panel.bundle_label.setToolTip(str(result.path))
+        self.train_panel.status.setText("Trained: trying it live. Weak classes are marked: record more of them and Train again.")
+        if self.try_it:
+            self._load_trained()
+        else:
+            self.set_try_it(True)
+
+    def set_try_it(self, on: bool) -> None:
+        """Run the last trained bundle on the live preview with the app's overlay (recording still works)."""
+        on = bool(on) and self.trained is not None
+        self.try_it = on
+        self.train_panel.try_button.blockSignals(True)
+        self.train_panel.try_button.setChecked(on)
+        self.train_panel.try_button.blockSignals(False)
+        if on:
+            if self.inference_worker is None:
+                self._start_inference()
+            self._load_trained()
+        else:
+            self.last_prediction = None
+        self._show_latest()
+
+    def _start_inference(self) -> None:
+        # The app's own pipeline: find the hands anywhere, classify each, smooth, threshold.
+        self.pipeline = GesturePipeline(None, roi=self.controller.roi, mirrored=self.controller.mirror)
+        self.try_slot = FrameSlot()
+        self.inference_worker = InferenceWorker(self.pipeline, self.try_slot, parent=self)
+        self.inference_worker.prediction_ready.connect(self._on_prediction_ready)
+        self.inference_worker.model_failed.connect(lambda path, message: self.on_error(f"Cannot try {path}: {message}"))
+        self.inference_worker.start()
+
+    def _load_trained(self) -> None:
+        self.last_prediction = None
+        self._inference_rate.reset()
+        self.inference_worker.load_model(self.trained.path)
+
+    def _on_prediction_ready(self, prediction: Prediction) -> None:
+        if not self.try_it or self.inference_worker is None or self.inference_worker.loading:
+            return
+        self.last_prediction = prediction
+        self._inference_rate.tick()
+        if self.train_to_try_s is None and self._train_pressed_at is not None and (prediction.classified or prediction.no_hand):
+            self.train_to_try_s = time.monotonic() - self._train_pressed_at
+            logger.info("Train to Try it: %.1f s", self.train_to_try_s)
+            self.statusBar().showMessage(f"From Train to trying it live: {self.train_to_try_s:.0f} s.", 10000)
+        self.prediction_shown.emit(prediction)
+
+    def _draw_try_it(self, canvas_bgr: np.ndarray) -> np.ndarray:
+        if not self.try_it:
+            return canvas_bgr
+        self._display_rate.tick()
+        loading = self.inference_worker is not None and self.inference_worker.loading
+        prediction = None if loading else self.last_prediction
+        read = prediction is not None and (prediction.classified or prediction.no_hand)
+        stats = OverlayStats(
+            display_fps=self._display_rate.rate, inference_fps=self._inference_rate.rate if read else None,
+            latency_ms=prediction.latency_ms if read else None, device=self._try_it_device(),
+            model=self.trained_title, message="loading model…" if loading else "trying it (Y: stop)",
+        )
+        return draw_overlay(canvas_bgr, prediction, None, stats, landmarks=True)
+
+    def _try_it_device(self) -> str:
+        classifier = self.pipeline.classifier if self.pipeline is not None else None
+        if classifier is None:
+            return ""
+        device = self.inference_worker.device_name if self.inference_worker is not None else ""
+        return f"{device or 'CPU'}, {classifier.runtime}"
+
+    def export_bundle(self, folder: str | Path | None = None) -> Path | None:
+        """Copy the trained bundle into a folder the user picks; returns the exported bundle's path."""
+        if self.trained is None:
+            return None
+        if folder is None:
+            folder = QFileDialog.getExistingDirectory(self, "Export the bundle into this folder", str(self.writer.root.parent))
+            if not folder:
+                return None
+        try:
+            self.exported = training_job.export_bundle(self.trained.path, folder)
+        except (OSError, ValueError) as exc:
+            QMessageBox.warning(self, "Export failed", f"Could not export the bundle to {folder}: {exc}")
+            return None
+        self.recent_bundles.add(self.exported)
+        self.statusBar().showMessage(f"Exported to {self.exported}; gesture-app --model {self.exported} opens it.", 10000)
+        return self.exported
+
+    def open_in_app(self):
+        """Start gesture-app on the exported bundle (or the trained one), on this window's source where it can share it."""
+        bundle = self.exported or (self.trained.path if self.trained is not None else None)
+        if bundle is None:
+            return None
+        source = "demo" if self.source.name == "demo" else None  # a camera is held by this window
+        process = training_job.open_in_app(bundle, source)
+        self.statusBar().showMessage(f"Started gesture-app on {title_of(bundle)}.", 6000)
+        return process
+
     # -- keys and window events -----------------------------------------------------------------
 
     def keyPressEvent(self, event) -> None:
@@ -614,6 +910,11 @@ class CaptureWindow(QMainWindow):
                 self.set_locate(self.controller.locate != "auto")
         elif key == Qt.Key.Key_K:
             self.set_skeleton(not self.show_skeleton)
+        elif key == Qt.Key.Key_T and not event.isAutoRepeat():
+            self.train()
+        elif key == Qt.Key.Key_Y and not event.isAutoRepeat():
+            if self.train_panel.try_button.isEnabled():
+                self.set_try_it(not self.try_it)
         elif key == Qt.Key.Key_Escape:
             self.controller.stop()
         elif key in (Qt.Key.Key_0, Qt.Key.Key_Home) and not event.modifiers() & Qt.KeyboardModifier.ControlModifier:
@@ -644,7 +945,7 @@ class CaptureWindow(QMainWindow):
         super().mousePressEvent(event)
 
     def closeEvent(self, event) -> None:
-        self.stop()
+        self.shutdown()
         super().closeEvent(event)
 
     # -- screenshots ----------------------------------------------------------------------------

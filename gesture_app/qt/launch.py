@@ -100,10 +100,11 @@ def _quit_after_frames(window, frames: int, screenshot: Path | None, result: dic
 
 
 def run_capture_window(args, writer: DatasetWriter, classes: list[str], source: FrameSource, extractor=None,
-                       notice: str = "") -> int:
+                       notice: str = "", on_started=None) -> int:
     """gesture-capture's window until it closes; with --screenshot, a PNG of it after some frames.
 
     notice: shown above the preview (e.g. that there is no camera and the demo plays instead).
+    on_started(window): called once the window shows (docs/make_train_screenshots.py drives it from there).
     """
     app = QApplication.instance() or QApplication(sys.argv[:1])
     window = CaptureWindow(
@@ -115,6 +116,8 @@ def run_capture_window(args, writer: DatasetWriter, classes: list[str], source: 
         return window.save_screenshot(args.screenshot)
     window.start()
     window.show()
+    if on_started is not None:
+        on_started(window)
     previous_hook = sys.excepthook
     sys.excepthook = _report_unexpected
     # Ctrl+C in the terminal closes the window like the close button (the display timer lets Python see it).

@@ -29,8 +29,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from models.bundle import default_bundle_path
+
 from ..actions import ActionEngine, load_action_map
 from .actions_bar import ActionsBar
+from ..core.bundles import RecentBundles, title_of
 from ..core.frame_slot import FrameSlot
 from ..core.overlay import LOADING_MODEL, OverlayStats, draw_overlay, inset_area, readout_area
 from ..core.locate import DEFAULT_LOCATE, DEFAULT_MAX_HANDS
@@ -38,6 +41,7 @@ from ..core.pipeline import DEFAULT_SMOOTHING, NO_MODEL, GesturePipeline
 from ..core.prediction import DEFAULT_THRESHOLD, Prediction
 from .env import use_pyside_plugins
 from .image import bgr_to_qimage
+from .open_model_dialog import OpenModelDialog
 from ..core.rates import RateMeter
 from ..core.roi import DEFAULT_ROI, RegionOfInterest
 from ..core.sources import CameraSource, FrameSource, SourceError, list_cameras, open_source
@@ -88,6 +92,7 @@ class MainWindow(QMainWindow):
     ):
         super().__init__(parent)
         self.setWindowTitle("Gesture recognition")
+        self.recent_bundles = RecentBundles()
         self.loop = loop
         self.save_dir = Path(save_dir) if save_dir is not None else Path.cwd()
         self.slot = FrameSlot()
@@ -334,19 +339,25 @@ class MainWindow(QMainWindow):
     def load_model(self, path) -> None:
         """Load a bundle in the background; on failure a dialog names the problem and the old model stays."""
         self.inference_worker.load_model(path)
-        self._loading_name = Path(path).name
+        self._loading_name = title_of(path)
         self._show_model_message(f"Loading model {self._loading_name}…")
         self._update_status()
 
     def _on_open_model_triggered(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Open a model bundle (the bundle/ folder gesture-train wrote)", str(self.save_dir))
-        if path:
-            self.load_model(path)
+        """The Open model dialog: recent bundles by run, data and date, the bundled default, or a folder."""
+        dialog = OpenModelDialog(self.recent_bundles.entries(), browse_from=self.save_dir, parent=self)
+        if dialog.exec() and dialog.chosen_path is not None:
+            self.load_model(dialog.chosen_path)
 
     def _on_model_loaded(self, name: str) -> None:
         self.model_name = name
         self._loading_name = ""
         self._show_model_message("")
+        self.setWindowTitle(f"Gesture recognition — {name}")
+        path = getattr(getattr(self.pipeline.classifier, "bundle", None), "path", None)
+        default = default_bundle_path()
+        if path is not None and (default is None or Path(path).resolve() != default.resolve()):
+            self.recent_bundles.add(path)  # the bundled default is always in the dialog anyway
         silhouette = classifier_style(self.pipeline.classifier) == "silhouette"
         self.background_action.setEnabled(silhouette)
         self.reset_background_action.setEnabled(silhouette)
