@@ -81,8 +81,12 @@ def train_and_watch(window, qtbot, timeout_s: float = 240):
     return finished.args[0], shown
 
 
+# Enough steps that the training phase outlasts a few progress-file writes (every 0.25 s) even on a fast machine.
+WATCHABLE = ("--epochs", "2", "--steps-per-epoch", "400")
+
+
 def test_record_train_try_export_and_open_in_the_app(window, qtbot, tmp_path, make_window):
-    w = window()
+    w = window(train_args=WATCHABLE)
     assert not w.train_panel.train_button.isEnabled()  # nothing recorded yet
     record(w)
     assert w.counts() == {name: 6 for name in CLASSES}
