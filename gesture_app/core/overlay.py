@@ -148,7 +148,7 @@ def _draw_skeleton(image, landmarks_px, s) -> None:
 def hand_tag(hand: HandPrediction) -> str:
     """The text beside a hand's box: its gesture, confidence and which hand it is."""
     title = hand.label.upper() if hand.label != NO_GESTURE else "no gesture"
-    return f"{title} {hand.confidence * 100:.0f}%  {hand.handedness}"
+    return f"{title} {confidence_percent(hand.confidence)}%  {hand.handedness}"
 
 
 def _draw_hand(image, hand: HandPrediction, s, drives: bool, box: bool) -> None:
@@ -172,7 +172,7 @@ def _heads_line(prediction: Prediction | None) -> str:
     if hand is None or hand.landmark_probs is None or hand.cnn_probs is None:
         return ""
     classes = prediction.classes
-    parts = [f"{name} {classes[int(np.argmax(p))]} {float(np.max(p)) * 100:.0f}%"
+    parts = [f"{name} {classes[int(np.argmax(p))]} {confidence_percent(float(np.max(p)))}%"
              for name, p in (("cnn", hand.cnn_probs), ("landmarks", hand.landmark_probs))]
     return "heads: " + ", ".join(parts)  # the label above is their fusion
 
